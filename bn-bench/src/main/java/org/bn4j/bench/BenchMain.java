@@ -1,0 +1,267 @@
+package org.bn4j.bench;
+
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.regex.Pattern;
+
+/**
+ * Runs the whole bench through JMH's Java API and writes the CSV, the markdown report and the plot.
+ *
+ * <pre>
+ *   BenchMain [--quick] [--include REGEX] [--skip-copy] [--skip-train] [--skip-norm]
+ *             [--csv FILE] [--md FILE] [--png FILE] [--note TEXT] [--report-only] [--list]
+ * </pre>
+ *
+ * Full run: JMH SampleTime, 2 forks × (3 × 1 s warm-up + 5 × 1 s measurement) per benchmark and case;
+ * writes target/bench.csv, target/bench-memory.csv, target/bench-train.csv, ../docs/performance.md and
+ * ../docs/performance.png (paths relative to the bn-bench folder). Quick run ({@code --quick}): 1 fork ×
+ * no fork: every case in this JVM, 1 × 0.3 s warm-up + 2 × 0.4 s measurement, two copy methods, no
+ * memory probe; writes target/bench-quick*.{csv,md,png}.
+ * {@code --report-only} rewrites the markdown and plot from existing CSVs. Thread settings come from the
+ * environment ({@code OMP_NUM_THREADS}) and {@code -Dbench.threads} (default 2), passed on to PyTorch.
+ */
+public final class BenchMain {
+
+    private BenchMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        boolean quick = false;
+        boolean reportOnly = false;
+        boolean skipCopy = false;
+        boolean skipTrain = false;
+        boolean skipNorm = false;
+        String include = ".*";
+        String csv = null;
+        String md = null;
+        String png = null;
+        String note = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick", "-quick" -> quick = true;
+                case "--report-only" -> reportOnly = true;
+                case "--skip-copy" -> skipCopy = true;
+                case "--skip-train" -> skipTrain = true;
+                case "--skip-norm" -> skipNorm = true;
+                case "--include" -> include = args[++i];
+                case "--csv" -> csv = args[++i];
+                case "--md" -> md = args[++i];
+                case "--png" -> png = args[++i];
+                case "--note" -> note = args[++i];
+                case "--smoke" -> {
+                    smoke(args.length > i + 1 ? args[++i] : ".*");
+                    return;
+                }
+                case "--list" -> {
+                    Cases.all().forEach(c -> System.out.println(c.id()));
+                    Cases.nets().keySet().forEach(n -> System.out.println("train|" + n));
+                    return;
+                }
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        String base = quick ? "target/bench-quick" : "target/bench";
+        Path csvPath = Path.of(csv != null ? csv : base + ".csv");
+        String stem = csvPath.toString().replaceFirst("\\.csv$", "");
+        Path memCsv = Path.of(stem + "-memory.csv");
+        Path trainCsv = Path.of(stem + "-train.csv");
+        Path mdPath = Path.of(md != null ? md : quick ? base + ".md" : "../docs/performance.md");
+        Path pngPath = Path.of(png != null ? png : mdPath.toString().replaceFirst("\\.md$", "") + ".png");
+
+        Path runInfo = Path.of(stem + "-run.properties");
+        int threads = Integer.getInteger("bench.threads", 2);
+        String omp = System.getenv("OMP_NUM_THREADS");
+        if (!String.valueOf(threads).equals(omp)) {
+            System.err.println("WARNING: OMP_NUM_THREADS=" + omp + " but bench.threads=" + threads
+                    + "; run through `mvn ... exec:exec@bench`, which sets it");
+        }
+
+        if (!reportOnly) {
+            Instant start = Instant.now();
+            Properties info = new Properties();
+            info.setProperty("mode", quick ? "quick" : "full");
+            info.setProperty("jmh", quick
+                    ? "no fork (all cases in one JVM), 1 x 0.3 s warm-up, 2 x 0.4 s measurement"
+                    : "2 forks, 3 x 1 s warm-up, 5 x 1 s measurement");
+            info.setProperty("threads", Integer.toString(threads));
+            info.setProperty("OMP_NUM_THREADS", String.valueOf(omp));
+            info.setProperty("start", start.toString());
+            info.setProperty("load_start", Report.loadAvg());
+            info.setProperty("include", include);
+            Files.createDirectories(csvPath.toAbsolutePath().getParent());
+            Path memDir = Path.of(stem + "-memory.d").toAbsolutePath();
+            deleteDir(memDir);
+            Pattern inc = Pattern.compile(include);
+            List<Row> rows = new ArrayList<>();
+            List<String> train = new ArrayList<>();
+
+            if (!skipCopy) {
+                List<String> shapes = Cases.COPY_SHAPES.stream()
+                        .filter(s -> inc.matcher("copy|copy|" + s).find()).toList();
+                if (!shapes.isEmpty()) {
+                    String[] methods = quick ? new String[] {"nd4j_assign", "arraycopy_2t"}
+                            : new String[] {"nd4j_assign", "arraycopy", "arraycopy_2t"};
+                    ChainedOptionsBuilder o = options(quick, threads, memDir, CopyBench.class)
+                            .param("shape", shapes.toArray(String[]::new))
+                            .param("method", methods);
+                    for (RunResult r : run(o)) {
+                        rows.add(new Row(r.getParams().getParam("method"), r.getParams().getParam("shape"), "copy",
+                                "fwd", median(r)));
+                    }
+                }
+            }
+            if (!skipNorm) {
+                String[] ids = Cases.all().stream().map(Case::id).filter(id -> inc.matcher(id).find())
+                        .toArray(String[]::new);
+                if (ids.length > 0) {
+                    ChainedOptionsBuilder o = options(quick, threads, memDir, NormBench.class).param("id", ids);
+                    for (RunResult r : run(o)) {
+                        Case c = Cases.get(r.getParams().getParam("id"));
+                        String bm = r.getParams().getBenchmark();
+                        String pass = bm.substring(bm.lastIndexOf('.') + 1);
+                        rows.add(new Row(c.layer(), c.shape().toString(), c.engine(), pass, median(r)));
+                    }
+                }
+            }
+            if (!skipTrain) {
+                String[] nets = Cases.nets().keySet().stream().filter(n -> inc.matcher("train|" + n).find())
+                        .toArray(String[]::new);
+                if (nets.length > 0) {
+                    ChainedOptionsBuilder o = options(quick, threads, null, TrainBench.class).param("net", nets);
+                    for (RunResult r : run(o)) {
+                        double ms = median(r);
+                        train.add(String.format(Locale.ROOT, "%s,%d,%.6f,%.1f", r.getParams().getParam("net"),
+                                TrainBench.BATCH, ms, TrainBench.BATCH / (ms * 1e-3)));
+                    }
+                }
+            }
+
+            List<String> lines = new ArrayList<>();
+            lines.add(Row.HEADER);
+            rows.forEach(r -> lines.add(r.csv()));
+            Files.write(csvPath, lines);
+            List<String> mem = new ArrayList<>();
+            mem.add(Report.MEM_HEADER);
+            if (Files.isDirectory(memDir)) {
+                try (var s = Files.list(memDir)) {
+                    s.sorted().forEach(p -> {
+                        try {
+                            mem.add(Files.readString(p).trim());
+                        } catch (IOException e) {
+                            throw new RuntimeException(e);
+                        }
+                    });
+                }
+            }
+            Files.write(memCsv, mem);
+            if (!train.isEmpty()) {
+                List<String> t = new ArrayList<>();
+                t.add(Report.TRAIN_HEADER);
+                t.addAll(train);
+                Files.write(trainCsv, t);
+            }
+            info.setProperty("load_end", Report.loadAvg());
+            info.setProperty("duration_s", Long.toString(Duration.between(start, Instant.now()).toSeconds()));
+            info.putAll(Report.machine());
+            try (var w = Files.newBufferedWriter(runInfo)) {
+                info.store(w, "bn4j bench run");
+            }
+            System.out.println("wrote " + csvPath.toAbsolutePath());
+        }
+        Properties info = new Properties();
+        if (Files.exists(runInfo)) {
+            try (var r = Files.newBufferedReader(runInfo)) {
+                info.load(r);
+            }
+        }
+        Report.write(info, csvPath, memCsv, trainCsv, mdPath, pngPath, note);
+        System.out.println("wrote " + mdPath.toAbsolutePath().normalize() + " and " + pngPath.toAbsolutePath().normalize());
+    }
+
+    /** Runs every matching case once per pass in this JVM, without JMH: a check that everything loads. */
+    private static void smoke(String include) {
+        Pattern inc = Pattern.compile(include);
+        for (Case c : Cases.all()) {
+            if (!inc.matcher(c.id()).find()) {
+                continue;
+            }
+            try (Kernel k = c.create()) {
+                StringBuilder sb = new StringBuilder(c.id());
+                for (String pass : List.of("fwd", "fwdbwd")) {
+                    long best = Long.MAX_VALUE;
+                    for (int i = 0; i < 3; i++) {
+                        long t0 = System.nanoTime();
+                        Object o = pass.equals("fwd") ? k.fwd() : k.fwdbwd();
+                        best = Math.min(best, System.nanoTime() - t0);
+                        if (o == null) {
+                            throw new IllegalStateException(c.id() + " " + pass + " returned null");
+                        }
+                    }
+                    sb.append(String.format(Locale.ROOT, "  %s %.3f ms", pass, best / 1e6));
+                }
+                System.out.println(sb);
+            }
+        }
+    }
+
+    /** Median of every sampled call of all forks and measurement iterations, in milliseconds. */
+    private static double median(RunResult r) {
+        return r.getPrimaryResult().getStatistics().getPercentile(50.0);
+    }
+
+    private static Collection<RunResult> run(ChainedOptionsBuilder o) throws RunnerException {
+        return new Runner(o.build()).run();
+    }
+
+    static ChainedOptionsBuilder options(boolean quick, int threads, Path memDir, Class<?> bench) {
+        List<String> jvm = new ArrayList<>(List.of(
+                "-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch",
+                // ND4J's off-heap buffers are tracked by JavaCPP, whose limit defaults to -Xmx
+                "-Dorg.bytedeco.javacpp.maxbytes=8g", "-Dorg.bytedeco.javacpp.maxphysicalbytes=16g",
+                "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=" + threads,
+                "-Dai.djl.pytorch.num_interop_threads=1", "-Dbench.threads=" + threads));
+        if (memDir != null && !quick) {
+            jvm.add("-Dbench.memdir=" + memDir);
+        }
+        ChainedOptionsBuilder o = new OptionsBuilder()
+                .include(Pattern.quote(bench.getName()) + "\\.")
+                .threads(1)
+                .shouldFailOnError(true)
+                .jvmArgs(jvm.toArray(String[]::new));
+        if (quick) {
+            // in this JVM (no fork start-up per case); no memory probe
+            o.forks(0).warmupIterations(1).warmupTime(TimeValue.milliseconds(300))
+                    .measurementIterations(2).measurementTime(TimeValue.milliseconds(400));
+        } else {
+            o.forks(2).warmupIterations(3).warmupTime(TimeValue.seconds(1))
+                    .measurementIterations(5).measurementTime(TimeValue.seconds(1));
+        }
+        return o;
+    }
+
+    private static void deleteDir(Path d) throws IOException {
+        if (Files.isDirectory(d)) {
+            try (var s = Files.list(d)) {
+                for (Path p : s.toList()) {
+                    Files.delete(p);
+                }
+            }
+            Files.delete(d);
+        }
+    }
+}

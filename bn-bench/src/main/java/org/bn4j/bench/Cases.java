@@ -1,0 +1,89 @@
+package org.bn4j.bench;
+
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.Layer;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * Every benchmarked case. A bn4j layer is added with one {@link #layer} line: it is run through the same
+ * DL4J Layer API as DL4J's built-in layer ({@link Dl4jLayerKernel}). Training networks for the
+ * throughput benchmark are added with one {@link #net} line.
+ */
+public final class Cases {
+
+    /** Batch-norm shapes: [N,F] small and large, NCHW medium and large, and one RNN shape NCW [N,C,T]. */
+    public static final List<String> BN_SHAPES =
+            List.of("256x1024", "4096x1024", "64x64x32x32", "32x128x28x28", "32x256x64");
+    /** Layer-norm shapes: [N,F], normalized over F. */
+    public static final List<String> LN_SHAPES = List.of("4096x1024");
+    /** Shapes for the memory-copy ceiling: every distinct size above. */
+    public static final List<String> COPY_SHAPES =
+            List.of("256x1024", "4096x1024", "64x64x32x32", "32x128x28x28", "32x256x64");
+
+    private static final Map<String, Case> CASES = new LinkedHashMap<>();
+    private static final Map<String, Supplier<Layer>> NETS = new LinkedHashMap<>();
+
+    static {
+        // DL4J's built-in layers
+        // (on NCW input through RnnToFeedForward/FeedForwardToRnn preprocessors: see Dl4jLayerKernel)
+        kernel("batchnorm", "dl4j", BN_SHAPES,
+                s -> new Dl4jLayerKernel(() -> new BatchNormalization.Builder().build(), s, true));
+        kernel("layernorm", "dl4j", LN_SHAPES, Nd4jLayerNormKernel::new);
+
+        // PyTorch through DJL
+        kernel("batchnorm", "pytorch", BN_SHAPES, s -> new TorchKernel(TorchKernel.Op.BATCH_NORM, s));
+        kernel("layernorm", "pytorch", LN_SHAPES, s -> new TorchKernel(TorchKernel.Op.LAYER_NORM, s));
+
+        // bn4j layers (one line each), e.g.
+        // layer("batchnorm", "bn4j", BN_SHAPES, () -> new org.bn4j.layers.BatchNorm.Builder().build());
+
+        // training-throughput networks: the normalization layer used in the MLP (null = none)
+        net("none", null);
+        net("dl4j", () -> new BatchNormalization.Builder().build());
+        // net("bn4j", () -> new org.bn4j.layers.BatchNorm.Builder().build());
+    }
+
+    private Cases() {
+    }
+
+    /** Adds a DL4J-API layer (DL4J's or bn4j's) for the given shapes. */
+    static void layer(String layer, String engine, List<String> shapes, Supplier<Layer> conf) {
+        kernel(layer, engine, shapes, s -> new Dl4jLayerKernel(conf, s));
+    }
+
+    static void kernel(String layer, String engine, List<String> shapes, Function<Shape, Kernel> factory) {
+        for (String s : shapes) {
+            Case c = new Case(layer, engine, Shape.parse(s), factory);
+            if (CASES.put(c.id(), c) != null) {
+                throw new IllegalStateException("duplicate case " + c.id());
+            }
+        }
+    }
+
+    static void net(String name, Supplier<Layer> norm) {
+        NETS.put(name, norm);
+    }
+
+    public static Case get(String id) {
+        Case c = CASES.get(id);
+        if (c == null) {
+            throw new IllegalArgumentException("unknown case " + id + "; known: " + CASES.keySet());
+        }
+        return c;
+    }
+
+    public static List<Case> all() {
+        return Collections.unmodifiableList(new ArrayList<>(CASES.values()));
+    }
+
+    public static Map<String, Supplier<Layer>> nets() {
+        return Collections.unmodifiableMap(NETS);
+    }
+}

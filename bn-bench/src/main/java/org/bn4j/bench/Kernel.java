@@ -1,0 +1,26 @@
+package org.bn4j.bench;
+
+/**
+ * One normalization layer of one engine at one input shape, with its inputs, parameters and upstream
+ * gradient allocated once. {@link #fwd()} runs the training-mode forward pass (batch statistics);
+ * {@link #fwdbwd()} runs forward and then backward for a fixed upstream gradient and returns the input
+ * gradient. Both return something for the benchmark to consume.
+ */
+public interface Kernel extends AutoCloseable {
+
+    Object fwd();
+
+    Object fwdbwd();
+
+    /**
+     * A throw-away kernel of the same layer and layout on a tiny input, run once before a memory probe so
+     * that code pages, thread pools and one-time caches are in place; may return null.
+     */
+    default Kernel tiny() {
+        return null;
+    }
+
+    @Override
+    default void close() {
+    }
+}
