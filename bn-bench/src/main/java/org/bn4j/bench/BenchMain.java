@@ -25,6 +25,7 @@ import java.util.regex.Pattern;
  * <pre>
  *   BenchMain [--quick] [--include REGEX] [--skip-copy] [--skip-train] [--skip-norm]
  *             [--csv FILE] [--md FILE] [--png FILE] [--note TEXT] [--report-only] [--list]
+ *             [--jmh forks,warmupIterations,warmupMs,iterations,iterationMs] [--smoke [REGEX]] [--check [REGEX]]
  * </pre>
  *
  * Full run: JMH SampleTime, 2 forks × (3 × 1 s warm-up + 5 × 1 s measurement) per benchmark and case;
@@ -51,9 +52,11 @@ public final class BenchMain {
         String md = null;
         String png = null;
         String note = null;
+        String jmhSpec = null;
         for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--quick", "-quick" -> quick = true;
+            String a = args[i].startsWith("-") && !args[i].startsWith("--") ? "-" + args[i] : args[i];
+            switch (a) {
+                case "--quick" -> quick = true;
                 case "--report-only" -> reportOnly = true;
                 case "--skip-copy" -> skipCopy = true;
                 case "--skip-train" -> skipTrain = true;
@@ -63,8 +66,13 @@ public final class BenchMain {
                 case "--md" -> md = args[++i];
                 case "--png" -> png = args[++i];
                 case "--note" -> note = args[++i];
+                case "--jmh" -> jmhSpec = args[++i];
                 case "--smoke" -> {
                     smoke(args.length > i + 1 ? args[++i] : ".*");
+                    return;
+                }
+                case "--check" -> {
+                    check(args.length > i + 1 ? args[++i] : ".*");
                     return;
                 }
                 case "--list" -> {
@@ -80,10 +88,11 @@ public final class BenchMain {
         String stem = csvPath.toString().replaceFirst("\\.csv$", "");
         Path memCsv = Path.of(stem + "-memory.csv");
         Path trainCsv = Path.of(stem + "-train.csv");
-        Path mdPath = Path.of(md != null ? md : quick ? base + ".md" : "../docs/performance.md");
+        Path mdPath = Path.of(md != null ? md : quick || csv != null ? stem + ".md" : "../docs/performance.md");
         Path pngPath = Path.of(png != null ? png : mdPath.toString().replaceFirst("\\.md$", "") + ".png");
 
         Path runInfo = Path.of(stem + "-run.properties");
+        Jmh jmh = jmhSpec != null ? Jmh.parse(jmhSpec) : quick ? Jmh.QUICK : Jmh.FULL;
         int threads = Integer.getInteger("bench.threads", 2);
         String omp = System.getenv("OMP_NUM_THREADS");
         if (!String.valueOf(threads).equals(omp)) {
@@ -95,9 +104,8 @@ public final class BenchMain {
             Instant start = Instant.now();
             Properties info = new Properties();
             info.setProperty("mode", quick ? "quick" : "full");
-            info.setProperty("jmh", quick
-                    ? "no fork (all cases in one JVM), 1 x 0.3 s warm-up, 2 x 0.4 s measurement"
-                    : "2 forks, 3 x 1 s warm-up, 5 x 1 s measurement");
+            info.setProperty("jmh", jmh.toString());
+            info.setProperty("forked", Boolean.toString(jmh.forks() > 0));
             info.setProperty("threads", Integer.toString(threads));
             info.setProperty("OMP_NUM_THREADS", String.valueOf(omp));
             info.setProperty("start", start.toString());
@@ -116,7 +124,7 @@ public final class BenchMain {
                 if (!shapes.isEmpty()) {
                     String[] methods = quick ? new String[] {"nd4j_assign", "arraycopy_2t"}
                             : new String[] {"nd4j_assign", "arraycopy", "arraycopy_2t"};
-                    ChainedOptionsBuilder o = options(quick, threads, memDir, CopyBench.class)
+                    ChainedOptionsBuilder o = options(jmh, threads, memDir, CopyBench.class)
                             .param("shape", shapes.toArray(String[]::new))
                             .param("method", methods);
                     for (RunResult r : run(o)) {
@@ -129,7 +137,7 @@ public final class BenchMain {
                 String[] ids = Cases.all().stream().map(Case::id).filter(id -> inc.matcher(id).find())
                         .toArray(String[]::new);
                 if (ids.length > 0) {
-                    ChainedOptionsBuilder o = options(quick, threads, memDir, NormBench.class).param("id", ids);
+                    ChainedOptionsBuilder o = options(jmh, threads, memDir, NormBench.class).param("id", ids);
                     for (RunResult r : run(o)) {
                         Case c = Cases.get(r.getParams().getParam("id"));
                         String bm = r.getParams().getBenchmark();
@@ -142,7 +150,7 @@ public final class BenchMain {
                 String[] nets = Cases.nets().keySet().stream().filter(n -> inc.matcher("train|" + n).find())
                         .toArray(String[]::new);
                 if (nets.length > 0) {
-                    ChainedOptionsBuilder o = options(quick, threads, null, TrainBench.class).param("net", nets);
+                    ChainedOptionsBuilder o = options(jmh, threads, null, TrainBench.class).param("net", nets);
                     for (RunResult r : run(o)) {
                         double ms = median(r);
                         train.add(String.format(Locale.ROOT, "%s,%d,%.6f,%.1f", r.getParams().getParam("net"),
@@ -219,6 +227,70 @@ public final class BenchMain {
         }
     }
 
+    /**
+     * Cross-check: every matching case against PyTorch on the same input and upstream gradient (forward
+     * output and input gradient, training mode); prints the largest absolute difference of each.
+     */
+    private static void check(String include) {
+        Pattern inc = Pattern.compile(include);
+        boolean ok = true;
+        for (Case c : Cases.all()) {
+            if (c.engine().equals("pytorch") || !inc.matcher(c.id()).find()) {
+                continue;
+            }
+            String ref = c.layer() + "|pytorch|" + c.shape();
+            if (Cases.all().stream().noneMatch(o -> o.id().equals(ref))) {
+                System.out.println(c.id() + ": no PyTorch reference");
+                continue;
+            }
+            java.util.Random rnd = new java.util.Random(7);
+            int n = Math.toIntExact(c.shape().elements());
+            float[] x = new float[n];
+            float[] dy = new float[n];
+            for (int i = 0; i < n; i++) {
+                x[i] = (float) (rnd.nextGaussian() * 2 + 0.5);
+                dy[i] = (float) rnd.nextGaussian();
+            }
+            float[][] a;
+            float[][] b;
+            try (Kernel k = c.create()) {
+                a = k.compute(x, dy);
+            }
+            try (Kernel k = Cases.get(ref).create()) {
+                b = k.compute(x, dy);
+            }
+            double dyMax = maxAbsDiff(a[0], b[0]);
+            double dxMax = maxAbsDiff(a[1], b[1]);
+            double dxScale = maxAbs(b[1]);
+            boolean pass = dyMax < 1e-3 && dxMax < 1e-3 * Math.max(1, dxScale);
+            ok &= pass;
+            System.out.printf(Locale.ROOT, "%-32s max|y - y_torch| = %.2e   max|dx - dx_torch| = %.2e (max|dx_torch| = %.2e)  %s%n",
+                    c.id(), dyMax, dxMax, dxScale, pass ? "OK" : "MISMATCH");
+        }
+        if (!ok) {
+            throw new IllegalStateException("cross-check failed");
+        }
+    }
+
+    private static double maxAbsDiff(float[] a, float[] b) {
+        if (a.length != b.length) {
+            throw new IllegalStateException("lengths differ: " + a.length + " vs " + b.length);
+        }
+        double m = 0;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, Math.abs(a[i] - b[i]));
+        }
+        return m;
+    }
+
+    private static double maxAbs(float[] a) {
+        double m = 0;
+        for (float v : a) {
+            m = Math.max(m, Math.abs(v));
+        }
+        return m;
+    }
+
     /** Median of every sampled call of all forks and measurement iterations, in milliseconds. */
     private static double median(RunResult r) {
         return r.getPrimaryResult().getStatistics().getPercentile(50.0);
@@ -228,30 +300,47 @@ public final class BenchMain {
         return new Runner(o.build()).run();
     }
 
-    static ChainedOptionsBuilder options(boolean quick, int threads, Path memDir, Class<?> bench) {
+    static ChainedOptionsBuilder options(Jmh jmh, int threads, Path memDir, Class<?> bench) {
         List<String> jvm = new ArrayList<>(List.of(
                 "-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch",
                 // ND4J's off-heap buffers are tracked by JavaCPP, whose limit defaults to -Xmx
                 "-Dorg.bytedeco.javacpp.maxbytes=8g", "-Dorg.bytedeco.javacpp.maxphysicalbytes=16g",
                 "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=" + threads,
                 "-Dai.djl.pytorch.num_interop_threads=1", "-Dbench.threads=" + threads));
-        if (memDir != null && !quick) {
+        if (memDir != null && jmh.forks() > 0) {
+            // the memory probe needs a fresh JVM per case
             jvm.add("-Dbench.memdir=" + memDir);
         }
-        ChainedOptionsBuilder o = new OptionsBuilder()
+        return new OptionsBuilder()
                 .include(Pattern.quote(bench.getName()) + "\\.")
                 .threads(1)
                 .shouldFailOnError(true)
-                .jvmArgs(jvm.toArray(String[]::new));
-        if (quick) {
-            // in this JVM (no fork start-up per case); no memory probe
-            o.forks(0).warmupIterations(1).warmupTime(TimeValue.milliseconds(300))
-                    .measurementIterations(2).measurementTime(TimeValue.milliseconds(400));
-        } else {
-            o.forks(2).warmupIterations(3).warmupTime(TimeValue.seconds(1))
-                    .measurementIterations(5).measurementTime(TimeValue.seconds(1));
+                .jvmArgs(jvm.toArray(String[]::new))
+                .forks(jmh.forks())
+                .warmupIterations(jmh.warmupIterations())
+                .warmupTime(TimeValue.milliseconds(jmh.warmupMs()))
+                .measurementIterations(jmh.iterations())
+                .measurementTime(TimeValue.milliseconds(jmh.iterationMs()));
+    }
+
+    /** JMH run lengths: forks (0 = in this JVM), warm-up iterations × ms, measurement iterations × ms. */
+    record Jmh(int forks, int warmupIterations, int warmupMs, int iterations, int iterationMs) {
+        static final Jmh FULL = new Jmh(2, 3, 1000, 5, 1000);
+        /** Quick: every case in this JVM (no fork start-up per case), hence no memory probe. */
+        static final Jmh QUICK = new Jmh(0, 1, 300, 2, 400);
+
+        /** {@code forks,warmupIterations,warmupMs,iterations,iterationMs}, e.g. {@code 1,2,500,3,500}. */
+        static Jmh parse(String s) {
+            int[] v = java.util.Arrays.stream(s.split(",")).mapToInt(Integer::parseInt).toArray();
+            return new Jmh(v[0], v[1], v[2], v[3], v[4]);
         }
-        return o;
+
+        @Override
+        public String toString() {
+            return (forks == 0 ? "no fork (all cases in one JVM)" : forks + (forks == 1 ? " fork" : " forks"))
+                    + ", " + warmupIterations + " × " + warmupMs / 1000.0 + " s warm-up, " + iterations + " × "
+                    + iterationMs / 1000.0 + " s measurement";
+        }
     }
 
     private static void deleteDir(Path d) throws IOException {

@@ -118,6 +118,15 @@ public final class Dl4jLayerKernel implements Kernel {
     }
 
     @Override
+    public float[][] compute(float[] xs, float[] dys) {
+        x.assign(Nd4j.create(xs, x.shape(), 'c'));
+        eps.assign(Nd4j.create(dys, x.shape(), 'c').reshape(eps.shape()));
+        float[] y = ((INDArray) fwd()).dup('c').data().asFloat();
+        float[] dx = ((INDArray) fwdbwd()).dup('c').data().asFloat();
+        return new float[][] {y, dx};
+    }
+
+    @Override
     public Kernel tiny() {
         return new Dl4jLayerKernel(conf, shape.tiny(), rnnAsFeedForward);
     }

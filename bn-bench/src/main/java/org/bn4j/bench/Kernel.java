@@ -20,6 +20,12 @@ public interface Kernel extends AutoCloseable {
         return null;
     }
 
+    /**
+     * For cross-checks between engines: sets the input and the upstream gradient (flat, C order), then
+     * returns {forward output, input gradient} of a training-mode pass, flat in C order.
+     */
+    float[][] compute(float[] x, float[] dy);
+
     @Override
     default void close() {
     }

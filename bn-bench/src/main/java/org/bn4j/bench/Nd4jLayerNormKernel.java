@@ -52,6 +52,14 @@ public final class Nd4jLayerNormKernel implements Kernel {
     }
 
     @Override
+    public float[][] compute(float[] xs, float[] dys) {
+        x.assign(Nd4j.create(xs, x.shape(), 'c'));
+        eps.assign(Nd4j.create(dys, x.shape(), 'c'));
+        return new float[][] {((INDArray) fwd()).dup('c').data().asFloat(),
+                ((INDArray) fwdbwd()).dup('c').data().asFloat()};
+    }
+
+    @Override
     public Kernel tiny() {
         return new Nd4jLayerNormKernel(shape.tiny());
     }

@@ -83,7 +83,7 @@ public final class Report {
                 .append(" (ND4J's OpenMP), `-Dai.djl.pytorch.num_threads=").append(info.getProperty("threads", "?"))
                 .append("` and one inter-op thread (PyTorch); one JMH benchmark thread.\n");
         s.append("- JMH 1.37, SampleTime mode: ").append(info.getProperty("jmh", "?"))
-                .append("quick".equals(info.getProperty("mode")) ? "" :
+                .append("false".equals(info.getProperty("forked")) ? "" :
                         ", every (benchmark, case) in its own forked JVM (`-Xms2g -Xmx2g -XX:+AlwaysPreTouch`)")
                 .append("; the figure is the median of all sampled calls.\n");
         s.append("- Forward is the training-mode forward (batch statistics, running statistics updated). "
@@ -149,6 +149,11 @@ public final class Report {
                 s.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.1f | %.2f |\n", f[0], f[1], f[3], f[2],
                         bytes / (1 << 20), bytes / in));
             }
+        }
+
+        if (mem.isEmpty() && "false".equals(info.getProperty("forked"))) {
+            s.append("\n## Peak memory\n\nNot measured in this run: the probe needs a fresh JVM per case "
+                    + "(the full run forks one).\n");
         }
 
         List<String[]> train = readCsv(trainCsv);

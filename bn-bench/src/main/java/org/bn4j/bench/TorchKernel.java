@@ -103,6 +103,28 @@ public final class TorchKernel implements Kernel {
     }
 
     @Override
+    public float[][] compute(float[] xs, float[] dys) {
+        x.set(java.nio.FloatBuffer.wrap(xs));
+        dy.set(java.nio.FloatBuffer.wrap(dys));
+        float[] y;
+        try (PtNDArray out = apply(x)) {
+            y = out.toFloatArray();
+        }
+        boolean prev = JniUtils.isGradMode();
+        JniUtils.setGradMode(true);
+        try (NDManager call = manager.newSubManager()) {
+            PtNDArray xi = JniUtils.detachGradient(x);
+            xi.attach(call);
+            JniUtils.attachGradient(xi, true);
+            PtNDArray out = apply(xi);
+            JniUtils.backward(out, dy, false, false);
+            return new float[][] {y, JniUtils.getGradient(xi).toFloatArray()};
+        } finally {
+            JniUtils.setGradMode(prev);
+        }
+    }
+
+    @Override
     public Kernel tiny() {
         return new TorchKernel(op, shape.tiny());
     }
