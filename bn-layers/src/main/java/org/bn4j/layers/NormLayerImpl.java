@@ -76,8 +76,7 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         if (training || !c.hasRunningStats()) {
             List<Segment> segments = trainForward(x, mask, iv, training);
             y = segments.size() == 1 ? segments.get(0).state().get(Y).reshape('c', iv.view()) : assemble(segments, Y, iv.view());
-            // keep what backprop needs (y itself is not needed)
-            segments.forEach(s -> s.state().remove(Y));
+            segments.forEach(s -> s.state().remove(Y)); // backprop needs the statistics, not y
             forwardInput = input;
             forwardSegments = segments;
         } else {
@@ -97,29 +96,40 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         INDArray[] noise = training && spec.noisy() ? c.drawNoise(iv.view(), dataType, noiseStep()) : null;
         List<Segment> out = new ArrayList<>(2);
         for (long[] seg : c.segments(iv.batch())) {
-            long start = seg[0], end = seg[1];
-            int groups = (int) seg[2];
-            long[] segView = iv.view().clone();
-            segView[0] = end - start;
-            long[] segMask = iv.mask() == null ? null : iv.mask().clone();
-            if (segMask != null) segMask[0] = end - start;
-            Layout layout = c.layout(segView, segMask, groups).simplify();
-            if (spec.normalizes() && mask == null && layout.groupSize() < 2 && training) {
+            Segment s = segment(seg, iv, noise);
+            if (spec.normalizes() && mask == null && s.layout().groupSize() < 2 && training) {
                 throw new DL4JInvalidInputException(c.describe() + " " + layerId() + ": training needs at least 2 values per"
-                        + " statistics group, got " + layout.groupSize() + " for input shape "
+                        + " statistics group, got " + s.layout().groupSize() + " for input shape "
                         + Arrays.toString(input.shape()) + " (a batch of 1 has no variance; inference with batch 1 is fine)");
             }
-            Map<String, INDArray> in = params(layout, rows(x, start, end, layout), mask == null ? null : rows(mask, start, end, layout.maskShape()));
-            if (noise != null) {
-                in.put(NOISE_S, rows(noise[0], start, end, layout));
-                in.put(NOISE_M, rows(noise[1], start, end, layout));
-            }
-            Map<String, INDArray> res = graphs(layout).train().run(in);
-            Map<String, INDArray> state = new HashMap<>(in);
-            state.putAll(res);
-            out.add(new Segment(start, end, groups, layout, state));
+            s.state().putAll(graphs(s.layout()).train().run(inputs(s, x, mask)));
+            out.add(s);
         }
         return out;
+    }
+
+    /** One segment of the batch: its layout, and its slice of the noise (the only state kept besides statistics). */
+    private Segment segment(long[] seg, InputView iv, INDArray[] noise) {
+        long start = seg[0], end = seg[1];
+        long[] segView = iv.view().clone();
+        segView[0] = end - start;
+        long[] segMask = iv.mask() == null ? null : iv.mask().clone();
+        if (segMask != null) segMask[0] = end - start;
+        Layout layout = layerConf().layout(segView, segMask, (int) seg[2]).simplify();
+        Segment s = new Segment(start, end, (int) seg[2], layout, new HashMap<>());
+        if (noise != null) {
+            s.state().put(NOISE_S, rows(noise[0], start, end, layout.shape()));
+            s.state().put(NOISE_M, rows(noise[1], start, end, layout.shape()));
+        }
+        return s;
+    }
+
+    /** Graph inputs of a segment: its rows of x and of the mask, γ, β and the kept state. */
+    private Map<String, INDArray> inputs(Segment s, INDArray x, INDArray mask) {
+        Map<String, INDArray> in = params(s.layout(), rows(x, s.start(), s.end(), s.layout().shape()),
+                mask == null ? null : rows(mask, s.start(), s.end(), s.layout().maskShape()));
+        in.putAll(s.state());
+        return in;
     }
 
     @Override
@@ -131,17 +141,17 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
                     + Arrays.toString(input.shape()) + " (the input's), got " + Arrays.toString(epsilon.shape()));
         }
         InputView iv = InputView.of(input, maskArray, c, layerId());
+        INDArray x = input.castTo(dataType).reshape('c', iv.view());
+        INDArray mask = maskArray == null ? null : maskArray.castTo(dataType).reshape('c', iv.mask());
         if (forwardSegments == null || forwardInput != input) {
-            INDArray x = input.castTo(dataType).reshape('c', iv.view());
-            INDArray mask = maskArray == null ? null : maskArray.castTo(dataType).reshape('c', iv.mask());
             forwardSegments = trainForward(x, mask, iv, true);
             forwardInput = input;
         }
         INDArray dy = epsilon.castTo(dataType).reshape('c', iv.view());
         INDArray dGamma = null, dBeta = null;
         for (Segment s : forwardSegments) {
-            Map<String, INDArray> in = new HashMap<>(s.state());
-            in.put(DY, rows(dy, s.start(), s.end(), s.layout()));
+            Map<String, INDArray> in = inputs(s, x, mask);
+            in.put(DY, rows(dy, s.start(), s.end(), s.layout().shape()));
             Map<String, INDArray> res = graphs(s.layout()).backward().run(in);
             s.state().put(DX, res.get(DX));
             if (c.isAffine()) {
@@ -204,10 +214,6 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
             in.put(BETA, getParam(NormParamInitializer.BETA).reshape(layout.paramShape()));
         }
         return in;
-    }
-
-    private static INDArray rows(INDArray a, long start, long end, Layout layout) {
-        return rows(a, start, end, layout.shape());
     }
 
     private static INDArray rows(INDArray a, long start, long end, long[] shape) {
