@@ -1,5 +1,6 @@
 package org.bn4j.bench;
 
+import org.bn4j.layers.BatchNorm;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Layer;
 
@@ -41,13 +42,13 @@ public final class Cases {
         kernel("batchnorm", "pytorch", BN_SHAPES, s -> new TorchKernel(TorchKernel.Op.BATCH_NORM, s));
         kernel("layernorm", "pytorch", LN_SHAPES, s -> new TorchKernel(TorchKernel.Op.LAYER_NORM, s));
 
-        // bn4j layers (one line each), e.g.
-        // layer("batchnorm", "bn4j", BN_SHAPES, () -> new org.bn4j.layers.BatchNorm.Builder().build());
+        // bn4j layers (one line each)
+        layer("batchnorm", "bn4j", BN_SHAPES, () -> new BatchNorm.Builder().build());
 
         // training-throughput networks: the normalization layer used in the MLP (null = none)
         net("none", null);
         net("dl4j", () -> new BatchNormalization.Builder().build());
-        // net("bn4j", () -> new org.bn4j.layers.BatchNorm.Builder().build());
+        net("bn4j", () -> new BatchNorm.Builder().build());
     }
 
     private Cases() {
