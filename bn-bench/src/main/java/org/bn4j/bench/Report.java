@@ -66,9 +66,10 @@ public final class Report {
                 + "in the same JVM run, float32, and a memory-copy ceiling.\n\n");
         s.append("## How it was measured\n\n");
         s.append("- Run: ").append(info.getProperty("mode", "?")).append(" (`")
-                .append("full".equals(info.getProperty("mode")) ? "mvn -pl bn-bench -am -DskipTests package exec:exec@bench"
-                        : "mvn -pl bn-bench -am -DskipTests package exec:exec@bench -Dbench.args=--quick")
-                .append("`), started ").append(info.getProperty("start", "?")).append(", took ")
+                .append("full".equals(info.getProperty("mode")) ? "mvn -pl bn-bench -am -DskipTests -Pbench verify"
+                        : "mvn -pl bn-bench -am -DskipTests -Pbench-quick verify")
+                .append("`").append(".*".equals(info.getProperty("include", ".*")) ? ""
+                        : ", cases matching `" + info.getProperty("include") + "`").append("), started ").append(info.getProperty("start", "?")).append(", took ")
                 .append(info.getProperty("duration_s", "?")).append(" s.\n");
         s.append("- Machine: ").append(info.getProperty("cpu", "?")).append(", ")
                 .append(info.getProperty("cores", "?")).append(" cores, ").append(info.getProperty("memory", "?"))
