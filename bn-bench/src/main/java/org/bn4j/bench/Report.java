@@ -123,8 +123,8 @@ public final class Report {
         List<Row> cs = new ArrayList<>(copies);
         cs.sort(Comparator.comparing((Row r) -> shapeOrder.indexOf(r.shape())).thenComparing(Row::layer));
         for (Row r : cs) {
-            s.append(String.format(Locale.ROOT, "| %s | %.2f | %s | %s | %.2f | %s |\n", r.shape(),
-                    4.0 * r.elements() / (1 << 20), r.layer(), ms(r.medianMs()), r.gbPerS(),
+            s.append(String.format(Locale.ROOT, "| %s | %.2f | %s | %s | %s | %s |\n", r.shape(),
+                    4.0 * r.elements() / (1 << 20), r.layer(), ms(r.medianMs()), sig(r.gbPerS()),
                     ceiling.get(r.shape()) == r ? "yes" : ""));
         }
 
