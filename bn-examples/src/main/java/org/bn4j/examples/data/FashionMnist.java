@@ -124,6 +124,11 @@ public final class FashionMnist {
      * @param log        receives one line saying which data is used (and how to get the full set)
      */
     public static FashionMnist load(String dataOption, Consumer<String> log) throws IOException {
+        return load(dataOption, log, SYSTEM_DIR);
+    }
+
+    /** As {@link #load(String, Consumer)}, with another place for the system-wide copy (for tests). */
+    static FashionMnist load(String dataOption, Consumer<String> log, Path systemDir) throws IOException {
         if (dataOption != null && dataOption.equals(SUBSET_KEYWORD)) {
             FashionMnist d = bundledSubset();
             log.accept("Data: bundled Fashion-MNIST subset (" + d.train.size() + " train / " + d.test.size()
@@ -140,13 +145,13 @@ public final class FashionMnist {
             log.accept("Data: Fashion-MNIST from " + dir + " (" + d.train.size() + " train / " + d.test.size() + " test images).");
             return d;
         }
-        if (hasFiles(SYSTEM_DIR)) {
-            FashionMnist d = fromDirectory(SYSTEM_DIR);
-            log.accept("Data: Fashion-MNIST from " + SYSTEM_DIR + " (" + d.train.size() + " train / " + d.test.size() + " test images).");
+        if (hasFiles(systemDir)) {
+            FashionMnist d = fromDirectory(systemDir);
+            log.accept("Data: Fashion-MNIST from " + systemDir + " (" + d.train.size() + " train / " + d.test.size() + " test images).");
             return d;
         }
         FashionMnist d = bundledSubset();
-        log.accept("Data: the full Fashion-MNIST set was not found in " + SYSTEM_DIR + ", so the bundled subset ("
+        log.accept("Data: the full Fashion-MNIST set was not found in " + systemDir + ", so the bundled subset ("
                 + d.train.size() + " train / " + d.test.size() + " test images) is used; results will be "
                 + "noisier and lower than with the full set. To get the full set (60,000 / 10,000 images): "
                 + INSTALL_COMMAND + "   (or pass --data DIR with the four IDX files).");

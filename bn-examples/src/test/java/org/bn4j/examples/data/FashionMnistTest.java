@@ -139,6 +139,17 @@ class FashionMnistTest {
     }
 
     @Test
+    void fallsBackToTheSubsetWithAnInstallHint(@org.junit.jupiter.api.io.TempDir java.nio.file.Path empty) throws IOException {
+        List<String> msgs = new ArrayList<>();
+        FashionMnist d = FashionMnist.load(null, msgs::add, empty);
+        assertTrue(d.isSubset());
+        assertEquals(6000, d.train().size());
+        assertEquals(1, msgs.size());
+        String m = msgs.get(0);
+        assertTrue(m.contains("bundled subset") && m.contains("apt-get install -y dataset-fashion-mnist") && m.contains("--data"), m);
+    }
+
+    @Test
     void limitKeepsTheFirstImagesAndRecomputesStatistics() {
         FashionMnist small = subset.limit(100, 50);
         assertEquals(100, small.train().size());
