@@ -1,0 +1,212 @@
+package org.bn4j.core;
+
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The one normalization core: builds the forward, backward and inference graphs of a {@link NormSpec} on a
+ * {@link Layout}, as SameDiff graphs. Every layer of the library is this core with its own spec and layout.
+ *
+ * <h2>Forward (training)</h2>
+ * With optional mask weights w (1 inside, 0 at masked positions; all 1 without a mask), per statistics group:
+ * <pre>
+ *   m = Σ w,   μ = Σ w·x / m,   u = x − μ,   v = statistic(w·u)       (variance: v = Σ w·u² / m)
+ *   d = sqrt(v + ε),   x̂ = u / d
+ *   z = x̂                 or  s ⊙ x̂ + n   (noise before the affine map)
+ *   a = γ ⊙ z + β          or  z          (no affine)
+ *   y = w ⊙ a              or  w ⊙ (s ⊙ a + n)   (noise after the affine map)
+ * </pre>
+ * <h2>Backward (hand-written, complete: the statistics depend on x)</h2>
+ * <pre>
+ *   g = w ⊙ dy;  g_a = g (or s ⊙ g with noise after);   dβ = Σ g_a,   dγ = Σ g_a ⊙ z
+ *   g' = ∂L/∂x̂ = γ ⊙ g_a (times s with noise before)
+ *   du = g'/d − (Σ_group g'·x̂) / (2 d²) · ∂v/∂u
+ *   dx = du − w · Σ_group du / m
+ * </pre>
+ * For the variance, ∂v/∂u = 2u/m and this is {@code dx = (γ/d)(g − mean(g) − x̂·mean(g·x̂))}.
+ * <h2>Inference</h2>
+ * {@code y = γ (x − μ_run)/sqrt(v_run + ε) + β}, for layouts whose statistics are per feature.
+ */
+public final class NormCore {
+    public static final String X = "x", W = "w", GAMMA = "gamma", BETA = "beta", NOISE_S = "noiseS",
+            NOISE_M = "noiseM", DY = "dy", Y = "y", MEAN = "mean", V = "v", COUNT = "count", DX = "dx",
+            DGAMMA = "dgamma", DBETA = "dbeta", MEAN_RUN = "meanRun", V_RUN = "vRun";
+
+    private NormCore() {
+    }
+
+    /** The graphs of one spec on one (simplified) layout and data type. */
+    public record Graphs(CompiledGraph train, CompiledGraph backward, CompiledGraph inference) {
+    }
+
+    public static Graphs build(NormSpec spec, Layout layout, DataType dt) {
+        CompiledGraph inference = spec.normalizes() && layout.statsPerFeature() ? inference(spec, layout, dt) : null;
+        return new Graphs(forward(spec, layout, dt), backward(spec, layout, dt), inference);
+    }
+
+    /** Placeholders shared by the graphs. */
+    private static final class Inputs {
+        final SameDiff sd = SameDiff.create();
+        final List<String> names = new ArrayList<>();
+        final DataType dt;
+
+        Inputs(DataType dt) {
+            this.dt = dt;
+        }
+
+        SDVariable ph(String name, long[] shape) {
+            names.add(name);
+            return sd.placeHolder(name, dt, shape);
+        }
+    }
+
+    /** Training forward: inputs x [w] [gamma beta] [noiseS noiseM]; outputs y [mean v count]. */
+    public static CompiledGraph forward(NormSpec spec, Layout layout, DataType dt) {
+        Inputs in = new Inputs(dt);
+        SameDiff sd = in.sd;
+        SDVariable x = in.ph(X, layout.shape());
+        SDVariable w = layout.maskShape() == null ? null : in.ph(W, layout.maskShape());
+        SDVariable gamma = spec.affine() ? in.ph(GAMMA, layout.paramShape()) : null;
+        SDVariable beta = spec.affine() ? in.ph(BETA, layout.paramShape()) : null;
+        SDVariable s = spec.noisy() ? in.ph(NOISE_S, layout.shape()) : null;
+        SDVariable n = spec.noisy() ? in.ph(NOISE_M, layout.shape()) : null;
+        List<String> outs = new ArrayList<>(List.of(Y));
+
+        SDVariable xhat = x;
+        if (spec.normalizes()) {
+            Reductions red = reductions(sd, layout, dt);
+            SDVariable count = count(sd, red, layout, w);
+            SDVariable mean = red.sum(w == null ? x : x.mul(w)).div(count);
+            SDVariable u = x.sub(mean);
+            SDVariable v = spec.statistic().v(sd, red, w == null ? u : u.mul(w), count);
+            xhat = u.mul(sd.math.rsqrt(v.add(spec.eps())));
+            mean.rename(MEAN);
+            v.rename(V);
+            outs.add(MEAN);
+            outs.add(V);
+            if (w != null) {
+                count.rename(COUNT);
+                outs.add(COUNT);
+            }
+        }
+        SDVariable z = spec.noise() == NormSpec.Noise.BEFORE_AFFINE ? xhat.mul(s).add(n) : xhat;
+        SDVariable a = spec.affine() ? z.mul(gamma).add(beta) : z;
+        SDVariable y = spec.noise() == NormSpec.Noise.AFTER_AFFINE ? a.mul(s).add(n) : a;
+        if (w != null) y = y.mul(w);
+        if (y == x) y = sd.identity(x);
+        y.rename(Y);
+        return new CompiledGraph(sd, in.names, outs);
+    }
+
+    /**
+     * Backward: inputs x dy [w] [gamma beta] [noiseS noiseM] [mean v] [count]; outputs dx [dgamma dbeta].
+     * (beta is an input only to keep the placeholder set of forward and backward alike.)
+     */
+    public static CompiledGraph backward(NormSpec spec, Layout layout, DataType dt) {
+        Inputs in = new Inputs(dt);
+        SameDiff sd = in.sd;
+        SDVariable x = in.ph(X, layout.shape());
+        SDVariable dy = in.ph(DY, layout.shape());
+        SDVariable w = layout.maskShape() == null ? null : in.ph(W, layout.maskShape());
+        SDVariable gamma = spec.affine() ? in.ph(GAMMA, layout.paramShape()) : null;
+        SDVariable s = spec.noisy() ? in.ph(NOISE_S, layout.shape()) : null;
+        SDVariable n = spec.noise() == NormSpec.Noise.BEFORE_AFFINE ? in.ph(NOISE_M, layout.shape()) : null;
+        List<String> outs = new ArrayList<>(List.of(DX));
+
+        SDVariable g = w == null ? dy : dy.mul(w);
+        SDVariable ga = spec.noise() == NormSpec.Noise.AFTER_AFFINE ? g.mul(s) : g;
+
+        SDVariable mean = null, v = null, rstd = null, count = null, xhat = x;
+        Reductions red = null;
+        if (spec.normalizes()) {
+            red = reductions(sd, layout, dt);
+            mean = in.ph(MEAN, layout.statsShape());
+            v = in.ph(V, layout.statsShape());
+            count = w == null ? scalar(sd, layout.groupSize(), dt) : in.ph(COUNT, countShape(layout));
+            rstd = sd.math.rsqrt(v.add(spec.eps()));
+            xhat = x.sub(mean).mul(rstd);
+        }
+        if (spec.affine()) {
+            Reductions pred = new Reductions(sd, layout.shape(), paramReduce(layout), dt);
+            SDVariable z = spec.noise() == NormSpec.Noise.BEFORE_AFFINE ? xhat.mul(s).add(n) : xhat;
+            pred.sum(ga.mul(z)).rename(DGAMMA);
+            pred.sum(ga).rename(DBETA);
+            outs.add(DGAMMA);
+            outs.add(DBETA);
+        }
+        SDVariable gz = spec.affine() ? ga.mul(gamma) : ga;
+        SDVariable gx = spec.noise() == NormSpec.Noise.BEFORE_AFFINE ? gz.mul(s) : gz;
+
+        SDVariable dx;
+        if (!spec.normalizes()) {
+            dx = gx;
+        } else {
+            Statistic stat = spec.statistic();
+            SDVariable u = x.sub(mean);
+            SDVariable uw = w == null ? u : u.mul(w);
+            // c = -(Σ g'·x̂) / (2 d²) = -(Σ g'·u) · rstd³ / 2
+            SDVariable c = red.sum(gx.mul(u)).mul(rstd.mul(rstd).mul(rstd)).mul(-0.5);
+            SDVariable dvdu = stat.dvdu(sd, red, uw, v, count);
+            if (w != null) dvdu = dvdu.mul(w);
+            SDVariable du = gx.mul(rstd).add(dvdu.mul(c));
+            SDVariable meanDu = stat.dvduSumsToZero() ? red.sum(gx).mul(rstd).div(count) : red.sum(du).div(count);
+            dx = du.sub(w == null ? meanDu : meanDu.mul(w));
+        }
+        if (dx == dy) dx = sd.identity(dy);
+        dx.rename(DX);
+        return new CompiledGraph(sd, in.names, outs);
+    }
+
+    /** Inference: inputs x [w] [gamma beta] meanRun vRun; output y = γ (x − μ_run)/sqrt(v_run + ε) + β. */
+    public static CompiledGraph inference(NormSpec spec, Layout layout, DataType dt) {
+        Inputs in = new Inputs(dt);
+        SameDiff sd = in.sd;
+        SDVariable x = in.ph(X, layout.shape());
+        SDVariable w = layout.maskShape() == null ? null : in.ph(W, layout.maskShape());
+        SDVariable gamma = spec.affine() ? in.ph(GAMMA, layout.paramShape()) : null;
+        SDVariable beta = spec.affine() ? in.ph(BETA, layout.paramShape()) : null;
+        SDVariable meanRun = in.ph(MEAN_RUN, layout.paramShape());
+        SDVariable vRun = in.ph(V_RUN, layout.paramShape());
+        // a per-feature affine map y = x·k + b, k = γ/sqrt(v+ε), b = β − μ·k
+        SDVariable k = sd.math.rsqrt(vRun.add(spec.eps()));
+        if (gamma != null) k = k.mul(gamma);
+        SDVariable b = meanRun.mul(k).neg();
+        if (beta != null) b = b.add(beta);
+        SDVariable y = x.mul(k).add(b);
+        if (w != null) y = y.mul(w);
+        y.rename(Y);
+        return new CompiledGraph(sd, in.names, List.of(Y));
+    }
+
+    private static Reductions reductions(SameDiff sd, Layout layout, DataType dt) {
+        return new Reductions(sd, layout.shape(), layout.reduce(), dt);
+    }
+
+    private static boolean[] paramReduce(Layout layout) {
+        boolean[] r = new boolean[layout.rank()];
+        for (int i = 0; i < r.length; i++) r[i] = i != layout.paramAxis();
+        return r;
+    }
+
+    /** Element count per group: a constant without mask, Σ w (at least 1) with one. */
+    private static SDVariable count(SameDiff sd, Reductions red, Layout layout, SDVariable w) {
+        if (w == null) return scalar(sd, layout.groupSize(), red.dataType());
+        return sd.math.max(red.sumBroadcast(w, layout.maskShape()), scalar(sd, 1, red.dataType()));
+    }
+
+    private static SDVariable scalar(SameDiff sd, double value, DataType dt) {
+        return sd.constant(Nd4j.scalar(dt, value));
+    }
+
+    /** Shape of the per-group counts of a masked layout. */
+    static long[] countShape(Layout layout) {
+        long[] s = layout.maskShape().clone();
+        for (int i = 0; i < s.length; i++) if (layout.reduce()[i]) s[i] = 1;
+        return s;
+    }
+}

@@ -1,0 +1,82 @@
+package org.bn4j.layers;
+
+import org.deeplearning4j.exception.DL4JInvalidInputException;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.Arrays;
+
+/**
+ * An input of any supported kind seen as a 4-D array {@code [N, P, C, Q]} with C the feature axis, and its
+ * mask as {@code [N, P, 1, Q]}: the only place that knows about input ranks and data formats.
+ *
+ * <pre>
+ *   [N, C]           → [N, 1, C, 1]        mask [N, 1] → [N, 1, 1, 1]
+ *   NCHW [N,C,H,W]   → [N, 1, C, H·W]
+ *   NHWC [N,H,W,C]   → [N, H·W, C, 1]
+ *   NCW [N, C, T]    → [N, 1, C, T]        mask [N, T] → [N, 1, 1, T]
+ *   NWC [N, T, C]    → [N, T, C, 1]        mask [N, T] → [N, T, 1, 1]
+ * </pre>
+ *
+ * @param view the 4-D view shape
+ * @param mask the 4-D mask shape, or null without a mask
+ */
+record InputView(long[] view, long[] mask) {
+
+    /** Validates the input (and mask) against the layer and returns its view; the message names the layer. */
+    static InputView of(INDArray input, INDArray mask, AbstractNormLayer conf, String layerId) {
+        long[] s = input.shape();
+        long c = conf.getNOut();
+        long[] view;
+        int featureAxis;
+        String kind;
+        switch (input.rank()) {
+            case 2 -> {
+                kind = "feed-forward [N, C]";
+                featureAxis = 1;
+                view = new long[]{s[0], 1, s[1], 1};
+            }
+            case 3 -> {
+                boolean ncw = conf.getRnnFormat() == RNNFormat.NCW;
+                kind = "RNN " + (ncw ? "NCW [N, C, T]" : "NWC [N, T, C]");
+                featureAxis = ncw ? 1 : 2;
+                view = ncw ? new long[]{s[0], 1, s[1], s[2]} : new long[]{s[0], s[1], s[2], 1};
+            }
+            case 4 -> {
+                boolean nchw = conf.getCnn2dFormat() == CNN2DFormat.NCHW;
+                kind = "CNN " + (nchw ? "NCHW [N, C, H, W]" : "NHWC [N, H, W, C]");
+                featureAxis = nchw ? 1 : 3;
+                view = nchw ? new long[]{s[0], 1, s[1], s[2] * s[3]} : new long[]{s[0], s[1] * s[2], s[3], 1};
+            }
+            default -> throw new DL4JInvalidInputException(conf.describe() + " " + layerId
+                    + ": expected input of rank 2 [N, C], 3 (RNN) or 4 (CNN) with C = " + c + ", got rank "
+                    + input.rank() + " shape " + Arrays.toString(s));
+        }
+        if (s[featureAxis] != c) {
+            throw new DL4JInvalidInputException(conf.describe() + " " + layerId + ": expected " + kind + " input with C = "
+                    + c + " on axis " + featureAxis + ", got shape " + Arrays.toString(s));
+        }
+        return new InputView(view, mask == null ? null : maskView(mask, input.rank(), view, conf, layerId));
+    }
+
+    private static long[] maskView(INDArray mask, int rank, long[] view, AbstractNormLayer conf, String layerId) {
+        long n = view[0];
+        long[] m = mask.shape();
+        if (rank == 2 && mask.rank() == 2 && m[0] == n && m[1] == 1) return new long[]{n, 1, 1, 1};
+        if (rank == 3) {
+            long t = view[1] == 1 ? view[3] : view[1];
+            if (mask.rank() == 2 && m[0] == n && m[1] == t) {
+                return view[1] == 1 ? new long[]{n, 1, 1, t} : new long[]{n, t, 1, 1};
+            }
+            throw new DL4JInvalidInputException(conf.describe() + " " + layerId + ": expected an RNN mask of shape ["
+                    + n + ", " + t + "], got " + Arrays.toString(m));
+        }
+        throw new DL4JInvalidInputException(conf.describe() + " " + layerId + ": masks are supported as [N, T] for RNN input"
+                + " and [N, 1] for feed-forward input; got mask " + Arrays.toString(m) + " for input of rank " + rank);
+    }
+
+    long batch() {
+        return view[0];
+    }
+}

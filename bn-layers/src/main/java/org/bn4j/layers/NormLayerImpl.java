@@ -1,0 +1,263 @@
+package org.bn4j.layers;
+
+import org.bn4j.core.Layout;
+import org.bn4j.core.NormCore;
+import org.bn4j.core.NormSpec;
+import org.deeplearning4j.exception.DL4JInvalidInputException;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.layers.BaseLayer;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.bn4j.core.NormCore.*;
+
+/**
+ * Runtime of every {@link AbstractNormLayer}: maps the input to its layout, runs the core's SameDiff graphs
+ * (built once per input shape and cached), and keeps the running statistics.
+ *
+ * <p>The running statistics are updated in place during backprop of a training step (so plain forward passes,
+ * in training mode or not, never change them); their gradient is zero and their updater NoOp.
+ */
+public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
+    private static final int GRAPH_CACHE_SIZE = 8;
+
+    private final Map<Layout, NormCore.Graphs> graphs = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Layout, NormCore.Graphs> eldest) {
+            return size() > GRAPH_CACHE_SIZE;
+        }
+    };
+
+    /** What backprop needs from the last training forward. */
+    private record Segment(long start, long end, int groups, Layout layout, Map<String, INDArray> state) {
+    }
+
+    private INDArray forwardInput;
+    private List<Segment> forwardSegments;
+
+    public NormLayerImpl(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    @Override
+    public Type type() {
+        return Type.NORMALIZATION;
+    }
+
+    @Override
+    public boolean isPretrainLayer() {
+        return false;
+    }
+
+    @Override
+    public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
+        assertInputSet(false);
+        AbstractNormLayer c = layerConf();
+        InputView iv = InputView.of(input, maskArray, c, layerId());
+        INDArray x = input.castTo(dataType).reshape('c', iv.view());
+        INDArray mask = maskArray == null ? null : maskArray.castTo(dataType).reshape('c', iv.mask());
+        INDArray y;
+        if (training || !c.hasRunningStats()) {
+            List<Segment> segments = trainForward(x, mask, iv, training);
+            y = segments.size() == 1 ? segments.get(0).state().get(Y).reshape('c', iv.view()) : assemble(segments, Y, iv.view());
+            segments.forEach(s -> s.state().remove(Y)); // backprop needs the statistics, not y
+            forwardInput = input;
+            forwardSegments = segments;
+        } else {
+            Layout layout = c.layout(iv.view(), iv.mask(), 1).simplify();
+            Map<String, INDArray> in = params(layout, x, mask);
+            in.put(MEAN_RUN, getParam(NormParamInitializer.MEAN).reshape(layout.paramShape()));
+            in.put(V_RUN, getParam(NormParamInitializer.VAR).reshape(layout.paramShape()));
+            y = graphs(layout).inference().run(in).get(Y);
+        }
+        y = y.reshape('c', input.shape());
+        return workspaceMgr.isScopedOut(ArrayType.ACTIVATIONS) ? y : workspaceMgr.dup(ArrayType.ACTIVATIONS, y);
+    }
+
+    private List<Segment> trainForward(INDArray x, INDArray mask, InputView iv, boolean training) {
+        AbstractNormLayer c = layerConf();
+        NormSpec spec = c.normSpec();
+        INDArray[] noise = training && spec.noisy() ? c.drawNoise(iv.view(), dataType, noiseStep()) : null;
+        List<Segment> out = new ArrayList<>(2);
+        for (long[] seg : c.segments(iv.batch())) {
+            Segment s = segment(seg, iv, noise);
+            if (spec.normalizes() && mask == null && s.layout().groupSize() < 2 && training) {
+                throw new DL4JInvalidInputException(c.describe() + " " + layerId() + ": training needs at least 2 values per"
+                        + " statistics group, got " + s.layout().groupSize() + " for input shape "
+                        + Arrays.toString(input.shape()) + " (a batch of 1 has no variance; inference with batch 1 is fine)");
+            }
+            s.state().putAll(graphs(s.layout()).train().run(inputs(s, x, mask)));
+            out.add(s);
+        }
+        return out;
+    }
+
+    /** One segment of the batch: its layout, and its slice of the noise (the only state kept besides statistics). */
+    private Segment segment(long[] seg, InputView iv, INDArray[] noise) {
+        long start = seg[0], end = seg[1];
+        long[] segView = iv.view().clone();
+        segView[0] = end - start;
+        long[] segMask = iv.mask() == null ? null : iv.mask().clone();
+        if (segMask != null) segMask[0] = end - start;
+        Layout layout = layerConf().layout(segView, segMask, (int) seg[2]).simplify();
+        Segment s = new Segment(start, end, (int) seg[2], layout, new HashMap<>());
+        if (noise != null) {
+            s.state().put(NOISE_S, rows(noise[0], start, end, layout.shape()));
+            s.state().put(NOISE_M, rows(noise[1], start, end, layout.shape()));
+        }
+        return s;
+    }
+
+    /** Graph inputs of a segment: its rows of x and of the mask, γ, β and the kept state. */
+    private Map<String, INDArray> inputs(Segment s, INDArray x, INDArray mask) {
+        Map<String, INDArray> in = params(s.layout(), rows(x, s.start(), s.end(), s.layout().shape()),
+                mask == null ? null : rows(mask, s.start(), s.end(), s.layout().maskShape()));
+        in.putAll(s.state());
+        return in;
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+        assertInputSet(true);
+        AbstractNormLayer c = layerConf();
+        if (!Arrays.equals(epsilon.shape(), input.shape())) {
+            throw new DL4JInvalidInputException(c.describe() + " " + layerId() + ": expected an output gradient of shape "
+                    + Arrays.toString(input.shape()) + " (the input's), got " + Arrays.toString(epsilon.shape()));
+        }
+        InputView iv = InputView.of(input, maskArray, c, layerId());
+        INDArray x = input.castTo(dataType).reshape('c', iv.view());
+        INDArray mask = maskArray == null ? null : maskArray.castTo(dataType).reshape('c', iv.mask());
+        if (forwardSegments == null || forwardInput != input) {
+            forwardSegments = trainForward(x, mask, iv, true);
+            forwardInput = input;
+        }
+        INDArray dy = epsilon.castTo(dataType).reshape('c', iv.view());
+        INDArray dGamma = null, dBeta = null;
+        for (Segment s : forwardSegments) {
+            Map<String, INDArray> in = inputs(s, x, mask);
+            in.put(DY, rows(dy, s.start(), s.end(), s.layout().shape()));
+            Map<String, INDArray> res = graphs(s.layout()).backward().run(in);
+            s.state().put(DX, res.get(DX));
+            if (c.isAffine()) {
+                dGamma = dGamma == null ? res.get(DGAMMA) : dGamma.add(res.get(DGAMMA));
+                dBeta = dBeta == null ? res.get(DBETA) : dBeta.add(res.get(DBETA));
+            }
+        }
+        INDArray dx = forwardSegments.size() == 1 ? forwardSegments.get(0).state().get(DX).reshape('c', iv.view())
+                : assemble(forwardSegments, DX, iv.view());
+
+        Gradient g = new DefaultGradient(gradientsFlattened);
+        if (c.isAffine()) {
+            gradientViews.get(NormParamInitializer.GAMMA).assign(dGamma.reshape(c.getNOut()));
+            gradientViews.get(NormParamInitializer.BETA).assign(dBeta.reshape(c.getNOut()));
+            g.setGradientFor(NormParamInitializer.GAMMA, gradientViews.get(NormParamInitializer.GAMMA));
+            g.setGradientFor(NormParamInitializer.BETA, gradientViews.get(NormParamInitializer.BETA));
+        }
+        if (c.hasRunningStats()) {
+            updateRunningStats(forwardSegments);
+            for (String key : List.of(NormParamInitializer.MEAN, NormParamInitializer.VAR)) {
+                gradientViews.get(key).assign(0);
+                g.setGradientFor(key, gradientViews.get(key));
+            }
+        }
+        forwardSegments.forEach(s -> s.state().remove(DX));
+        dx = dx.reshape('c', input.shape());
+        INDArray eps = workspaceMgr.isScopedOut(ArrayType.ACTIVATION_GRAD) ? dx
+                : workspaceMgr.dup(ArrayType.ACTIVATION_GRAD, dx);
+        return new Pair<>(g, eps);
+    }
+
+    /**
+     * One exponential-average step per statistics group, in batch order:
+     * {@code run ← decay·run + (1−decay)·stat}, with the variance made unbiased by m/(m−1).
+     */
+    private void updateRunningStats(List<Segment> segments) {
+        double d = layerConf().runningDecay();
+        INDArray mean = getParam(NormParamInitializer.MEAN);
+        INDArray var = getParam(NormParamInitializer.VAR);
+        long n = layerConf().getNOut();
+        for (Segment s : segments) {
+            INDArray bm = s.state().get(MEAN).reshape(s.groups(), n);
+            INDArray cnt = s.state().containsKey(COUNT) ? s.state().get(COUNT) : Nd4j.scalar(dataType, s.layout().groupSize());
+            INDArray corr = cnt.div(Transforms.max(cnt.sub(1), 1.0));
+            INDArray bv = s.state().get(V).mul(corr).reshape(s.groups(), n);
+            for (int g = 0; g < s.groups(); g++) {
+                mean.muli(d).addi(bm.getRow(g).mul(1 - d));
+                var.muli(d).addi(bv.getRow(g).mul(1 - d));
+            }
+        }
+    }
+
+    /** Inputs for the graphs: x, the mask, and γ, β shaped for the layout. */
+    private Map<String, INDArray> params(Layout layout, INDArray x, INDArray mask) {
+        Map<String, INDArray> in = new HashMap<>();
+        in.put(X, x.reshape('c', layout.shape()));
+        if (mask != null) in.put(W, mask.reshape('c', layout.maskShape()));
+        if (layerConf().isAffine()) {
+            in.put(GAMMA, getParam(NormParamInitializer.GAMMA).reshape(layout.paramShape()));
+            in.put(BETA, getParam(NormParamInitializer.BETA).reshape(layout.paramShape()));
+        }
+        return in;
+    }
+
+    private static INDArray rows(INDArray a, long start, long end, long[] shape) {
+        INDArray r = start == 0 && end == a.size(0) ? a
+                : a.get(NDArrayIndex.interval(start, end), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+        return r.reshape('c', shape);
+    }
+
+    private static INDArray assemble(List<Segment> segments, String key, long[] view) {
+        INDArray out = Nd4j.createUninitialized(segments.get(0).state().get(key).dataType(), view);
+        for (Segment s : segments) {
+            long[] sv = view.clone();
+            sv[0] = s.end() - s.start();
+            out.get(NDArrayIndex.interval(s.start(), s.end()), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all())
+                    .assign(s.state().get(key).reshape('c', sv));
+        }
+        return out;
+    }
+
+    private NormCore.Graphs graphs(Layout layout) {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            return graphs.computeIfAbsent(layout, l -> NormCore.build(layerConf().normSpec(), l, dataType));
+        }
+    }
+
+    /** The training step the noise of this forward belongs to (same step, same noise). */
+    private long noiseStep() {
+        return ((long) getEpochCount() << 32) ^ getIterationCount();
+    }
+
+    @Override
+    public boolean updaterDivideByMinibatch(String paramName) {
+        return !NormParamInitializer.isState(paramName);
+    }
+
+    @Override
+    public void clear() {
+        super.clear();
+        forwardInput = null;
+        forwardSegments = null;
+    }
+
+    @Override
+    public void clearNoiseWeightParams() {
+        // no weight noise
+    }
+}

@@ -1,0 +1,125 @@
+package org.bn4j.core;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The hand-written backward graph against SameDiff's automatic differentiation of the forward graph. */
+class NormCoreTest {
+
+    @BeforeAll
+    static void doublePrecision() {
+        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
+    }
+
+    record CoreCase(String name, NormSpec spec, Layout layout) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static List<CoreCase> cases() {
+        List<CoreCase> out = new ArrayList<>();
+        NormSpec bn = new NormSpec(Statistic.variance(), true, 1e-5, NormSpec.Noise.NONE);
+        out.add(new CoreCase("batch norm [N,C]", bn, Layout.of(new long[]{7, 4}, new int[]{0}, 1)));
+        out.add(new CoreCase("batch norm NCHW", bn, Layout.of(new long[]{3, 4, 5}, new int[]{0, 2}, 1)));
+        out.add(new CoreCase("batch norm masked NCW", bn,
+                Layout.of(new long[]{3, 4, 5}, new int[]{0, 2}, 1).withMask(new long[]{3, 1, 5})));
+        out.add(new CoreCase("layer norm [N,C,HW]", bn, Layout.of(new long[]{3, 4, 5}, new int[]{1, 2}, 1)));
+        out.add(new CoreCase("grouped batch norm [G,v,C]", bn, Layout.of(new long[]{2, 4, 3}, new int[]{1}, 2)));
+        out.add(new CoreCase("batch norm, no affine", new NormSpec(Statistic.variance(), false, 1e-5, NormSpec.Noise.NONE),
+                Layout.of(new long[]{6, 3}, new int[]{0}, 1)));
+        return out;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void handWrittenBackwardEqualsAutodiff(CoreCase c) {
+        Map<String, INDArray> in = inputs(c);
+        Nd4j.getRandom().setSeed(11);
+        INDArray dy = Nd4j.randn(DataType.DOUBLE, c.layout().shape());
+
+        CompiledGraph fwd = NormCore.forward(c.spec(), c.layout(), DataType.DOUBLE);
+        Map<String, INDArray> fo = fwd.run(in);
+        Map<String, INDArray> bin = new HashMap<>(in);
+        bin.putAll(fo);
+        bin.put(NormCore.DY, dy);
+        bin.remove(NormCore.Y);
+        Map<String, INDArray> hand = NormCore.backward(c.spec(), c.layout(), DataType.DOUBLE).run(bin);
+
+        // SameDiff's own gradient of the pseudo-loss sum(y ⊙ dy)
+        SameDiff sd = NormCore.forward(c.spec(), c.layout(), DataType.DOUBLE).sameDiff();
+        SDVariable dyPh = sd.placeHolder("dyLoss", DataType.DOUBLE, c.layout().shape());
+        sd.getVariable(NormCore.Y).mul(dyPh).sum().markAsLoss();
+        Map<String, INDArray> ph = new HashMap<>(in);
+        ph.put("dyLoss", dy);
+        List<String> wrt = new ArrayList<>(List.of(NormCore.X));
+        if (c.spec().affine()) wrt.addAll(List.of(NormCore.GAMMA, NormCore.BETA));
+        for (String name : wrt) {  // differentiate with respect to these: make them variables
+            sd.getVariable(name).setArray(ph.remove(name));
+            sd.convertToVariable(sd.getVariable(name));
+        }
+        Map<String, INDArray> auto = sd.calculateGradients(ph, wrt);
+
+        assertTrue(auto.get(NormCore.X).equalsWithEps(hand.get(NormCore.DX), 1e-10), c.name() + ": dx");
+        if (c.spec().affine()) {
+            assertTrue(auto.get(NormCore.GAMMA).equalsWithEps(hand.get(NormCore.DGAMMA), 1e-10), c.name() + ": dgamma");
+            assertTrue(auto.get(NormCore.BETA).equalsWithEps(hand.get(NormCore.DBETA), 1e-10), c.name() + ": dbeta");
+        }
+    }
+
+    private static Map<String, INDArray> inputs(CoreCase c) {
+        Nd4j.getRandom().setSeed(10);
+        Map<String, INDArray> in = new HashMap<>();
+        in.put(NormCore.X, Nd4j.randn(DataType.DOUBLE, c.layout().shape()).muli(2).addi(0.5));
+        if (c.layout().maskShape() != null) {
+            INDArray w = Nd4j.ones(DataType.DOUBLE, c.layout().maskShape());
+            w.putScalar(new long[]{0, 0, 4}, 0);
+            w.putScalar(new long[]{1, 0, 3}, 0);
+            w.putScalar(new long[]{1, 0, 4}, 0);
+            in.put(NormCore.W, w);
+        }
+        if (c.spec().affine()) {
+            in.put(NormCore.GAMMA, Nd4j.rand(DataType.DOUBLE, c.layout().paramShape()).addi(0.5));
+            in.put(NormCore.BETA, Nd4j.randn(DataType.DOUBLE, c.layout().paramShape()));
+        }
+        return in;
+    }
+
+    @Test
+    void simplifyMergesAxesOfTheSameKind() {
+        Layout nchw = Layout.of(new long[]{1, 8, 1, 4, 25}, new int[]{1, 2, 4}, 3).simplify();
+        assertArrayEquals(new long[]{8, 4, 25}, nchw.shape());
+        assertArrayEquals(new int[]{0, 2}, nchw.reduceAxes());
+        assertEquals(1, nchw.paramAxis());
+        Layout nhwc = Layout.of(new long[]{1, 8, 9, 4, 1}, new int[]{1, 2, 4}, 3).simplify();
+        assertArrayEquals(new long[]{72, 4}, nhwc.shape());
+        assertArrayEquals(new int[]{0}, nhwc.reduceAxes());
+        Layout masked = Layout.of(new long[]{1, 8, 1, 4, 5}, new int[]{1, 2, 4}, 3)
+                .withMask(new long[]{1, 8, 1, 1, 5}).simplify();
+        assertArrayEquals(new long[]{8, 4, 5}, masked.shape());
+        assertArrayEquals(new long[]{8, 1, 5}, masked.maskShape());
+    }
+
+    @Test
+    void lpConstantMatchesClosedForms() {
+        assertEquals(Math.sqrt(Math.PI / 2), Statistic.lpConstant(1), 1e-13);
+        assertEquals(1.0, Statistic.lpConstant(2), 1e-13);
+        // E|X|^4 = 3σ^4  =>  C_4 = 3^(-1/4)
+        assertEquals(Math.pow(3, -0.25), Statistic.lpConstant(4), 1e-13);
+    }
+}
