@@ -64,9 +64,9 @@ public class CompareCommand implements Callable<Integer> {
     @Option(names = "--hidden", paramLabel = "N", defaultValue = "256", description = "Hidden width (default: ${DEFAULT-VALUE}).")
     int hidden;
 
-    @Option(names = "--impl", paramLabel = "auto|bn4j|dl4j", defaultValue = "auto",
-            description = "Batch-norm implementation for the 'bn' run: bn4j (org.bn4j.layers.BatchNorm), dl4j (built-in "
-                    + "BatchNormalization), or auto = bn4j when available (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--impl", paramLabel = "bn4j|dl4j", defaultValue = "bn4j",
+            description = "Batch-norm implementation for the 'bn' run: bn4j (org.bn4j.layers.BatchNorm) or dl4j "
+                    + "(DL4J's built-in BatchNormalization). Default: ${DEFAULT-VALUE}.")
     String impl;
 
     @Option(names = "--variants", paramLabel = "LIST", split = ",", defaultValue = "none,bn",
@@ -128,10 +128,6 @@ public class CompareCommand implements Callable<Integer> {
                 default -> throw new picocli.CommandLine.ParameterException(
                         new picocli.CommandLine(this), "unknown variant '" + v + "' (none, bn, dl4j-bn)");
             }
-        }
-        if (runs.containsKey("bn") && bnImpl == NormLayers.Impl.AUTO && bnImpl.resolve() == NormLayers.Impl.DL4J) {
-            out.println("Note: org.bn4j.layers.BatchNorm is not on the classpath yet; the 'bn' run uses DL4J's built-in "
-                    + "BatchNormalization.");
         }
 
         out.printf(Locale.ROOT, "Model: 784 -> %d -> [norm] -> ReLU -> 10 softmax; %s; batch %d; %d epochs; seed %d%n",

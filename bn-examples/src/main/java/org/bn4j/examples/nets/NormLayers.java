@@ -3,6 +3,7 @@ package org.bn4j.examples.nets;
 import java.util.Locale;
 import java.util.function.Supplier;
 
+import org.bn4j.layers.BatchNorm;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Layer;
 
@@ -13,34 +14,20 @@ import org.deeplearning4j.nn.conf.layers.Layer;
  */
 public final class NormLayers {
 
-    /** Fully qualified name of the library's batch-norm configuration class. */
-    public static final String BN4J_BATCH_NORM = "org.bn4j.layers.BatchNorm";
-
     private NormLayers() {
     }
 
     /** Which batch-norm implementation to use. */
     public enum Impl {
-        /** The library's {@code org.bn4j.layers.BatchNorm} if on the classpath, else DL4J's. */
-        AUTO,
-        /** {@code org.bn4j.layers.BatchNorm} (bn-layers). */
+        /** {@link BatchNorm} from bn-layers. */
         BN4J,
-        /** DL4J's built-in {@code org.deeplearning4j.nn.conf.layers.BatchNormalization}. */
+        /** DL4J's built-in {@link BatchNormalization} (as a reference). */
         DL4J;
 
-        /** Resolves AUTO to the implementation actually available. */
-        public Impl resolve() {
-            if (this != AUTO) {
-                return this;
-            }
-            return bn4jAvailable() ? BN4J : DL4J;
-        }
-
         public String describe() {
-            return switch (resolve()) {
-                case BN4J -> "bn4j " + BN4J_BATCH_NORM;
+            return switch (this) {
+                case BN4J -> "bn4j " + BatchNorm.class.getName();
                 case DL4J -> "DL4J " + BatchNormalization.class.getName();
-                default -> throw new IllegalStateException();
             };
         }
 
@@ -54,39 +41,12 @@ public final class NormLayers {
         return null;
     }
 
-    /** True when bn-layers provides {@code org.bn4j.layers.BatchNorm} at run time. */
-    public static boolean bn4jAvailable() {
-        try {
-            Class.forName(BN4J_BATCH_NORM + "$Builder");
-            return true;
-        } catch (ClassNotFoundException e) {
-            return false;
-        }
-    }
-
     /** Batch norm with default settings (decay 0.9, ε 1e-5, γ = 1, β = 0) from the given implementation. */
     public static Supplier<Layer> batchNorm(Impl impl) {
-        return switch (impl.resolve()) {
-            case BN4J -> NormLayers::bn4jBatchNorm;
+        return switch (impl) {
+            case BN4J -> () -> new BatchNorm.Builder().build();
+            // DL4J's defaults are decay 0.9, eps 1e-5 too; stated here so the two runs agree by construction
             case DL4J -> () -> new BatchNormalization.Builder().decay(0.9).eps(1e-5).build();
-            default -> throw new IllegalStateException();
         };
-    }
-
-    /**
-     * {@code new org.bn4j.layers.BatchNorm.Builder().build()}, looked up reflectively so this module
-     * compiles against a bn-layers that does not have the class yet.
-     */
-    static Layer bn4jBatchNorm() {
-        try {
-            Class<?> builder = Class.forName(BN4J_BATCH_NORM + "$Builder");
-            Object b = builder.getConstructor().newInstance();
-            return (Layer) builder.getMethod("build").invoke(b);
-        } catch (ClassNotFoundException e) {
-            throw new IllegalStateException(BN4J_BATCH_NORM + " is not on the classpath (bn-layers too old?); "
-                    + "use --impl dl4j", e);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot build " + BN4J_BATCH_NORM, e);
-        }
     }
 }

@@ -47,6 +47,7 @@ class CompareCommandTest {
         assertTrue(last.get("none") > 0.5, "plain run test accuracy " + last.get("none"));
         String md = Files.readString(dir.resolve("summary.md"));
         assertTrue(md.contains("| bn |") && md.contains("| none |"), md);
+        assertTrue(md.contains("org.bn4j.layers.BatchNorm"), "the bn run uses the library layer by default");
         byte[] png = Files.readAllBytes(dir.resolve("test_accuracy.png"));
         assertEquals((byte) 0x89, png[0]);
         assertEquals('P', png[1]);
