@@ -1,0 +1,45 @@
+package org.bn4j.examples;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import org.bn4j.examples.data.FashionMnist;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Options shared by every experiment subcommand (a picocli mixin). */
+public class CommonOptions {
+
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec mixee;
+
+    @Option(names = "--seed", defaultValue = "42", paramLabel = "N",
+            description = "Random seed for initialization and batch order (default: ${DEFAULT-VALUE}).")
+    public long seed;
+
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Output directory for CSV, PNG and summary files (default: results/<command>).")
+    public Path out;
+
+    @Option(names = "--quick", description = "A small, fast run (well under a minute) to check that everything works.")
+    public boolean quick;
+
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "Directory with the four Fashion-MNIST IDX files (.gz or plain), or 'subset' for the "
+                    + "bundled subset. Default: " + FashionMnist.SYSTEM_DIR_NAME + " if present, else the bundled subset.")
+    public String data;
+
+    @Option(names = "--no-progress", description = "No progress bar; print one line per epoch instead.")
+    public boolean noProgress;
+
+    /** The output directory: {@code --out}, or {@code results/<command name>}. */
+    public Path outDir() {
+        return out != null ? out : Path.of("results", mixee.name());
+    }
+
+    /** Loads Fashion-MNIST as chosen by {@code --data}, printing which data is used. */
+    public FashionMnist loadData() throws IOException {
+        return FashionMnist.load(data, System.out::println);
+    }
+}

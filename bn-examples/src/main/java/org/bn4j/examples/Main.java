@@ -1,0 +1,40 @@
+package org.bn4j.examples;
+
+import org.bn4j.examples.compare.CompareCommand;
+import org.bn4j.examples.data.MakeSubsetCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * Command line of the bn4j experiments. Run {@code --help}, or {@code <command> --help}.
+ *
+ * <pre>
+ * mvn -B -q -pl bn-examples -am install -DskipTests
+ * mvn -B -q -pl bn-examples exec:java -Dexec.args="compare"
+ * </pre>
+ */
+@Command(name = "bn4j-examples", mixinStandardHelpOptions = true, version = "bn4j examples 0.1.0-SNAPSHOT",
+        description = "Experiments with the bn4j normalization layers on Fashion-MNIST.",
+        subcommands = {CompareCommand.class, MakeSubsetCommand.class, CommandLine.HelpCommand.class})
+public class Main implements Runnable {
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** Runs the command line and returns the exit code (no System.exit; for tests). */
+    public static int run(String... args) {
+        System.setProperty("java.awt.headless", "true");
+        return new CommandLine(new Main()).execute(args);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+}

@@ -1,0 +1,111 @@
+package org.bn4j.examples.util;
+
+import java.io.BufferedWriter;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Predicate;
+
+/**
+ * A CSV table of metrics, written row by row (flushed after each row, so an interrupted run keeps
+ * what it measured) and kept in memory for plotting and summaries. Numbers use {@link Locale#ROOT};
+ * NaN is written as {@code NaN}. Strings containing commas or quotes are quoted.
+ */
+public final class MetricsLog implements Closeable {
+
+    private final Path file;
+    private final List<String> columns;
+    private final List<Object[]> rows = new ArrayList<>();
+    private final BufferedWriter out;
+
+    public MetricsLog(Path file, String... columns) throws IOException {
+        this.file = file;
+        this.columns = List.of(columns);
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        this.out = Files.newBufferedWriter(file);
+        out.write(String.join(",", columns));
+        out.newLine();
+        out.flush();
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public List<String> columns() {
+        return columns;
+    }
+
+    /** Appends one row (one value per column). */
+    public synchronized void add(Object... values) {
+        if (values.length != columns.size()) {
+            throw new IllegalArgumentException("expected " + columns.size() + " values " + columns + ", got " + values.length);
+        }
+        rows.add(values.clone());
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < values.length; i++) {
+            if (i > 0) {
+                sb.append(',');
+            }
+            sb.append(format(values[i]));
+        }
+        try {
+            out.write(sb.toString());
+            out.newLine();
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public List<Object[]> rows() {
+        return Collections.unmodifiableList(rows);
+    }
+
+    /** The numeric values of a column over the rows accepted by {@code filter}. */
+    public double[] column(String name, Predicate<Object[]> filter) {
+        int c = index(name);
+        return rows.stream().filter(filter).mapToDouble(r -> ((Number) r[c]).doubleValue()).toArray();
+    }
+
+    /** Index of a column by name. */
+    public int index(String name) {
+        int c = columns.indexOf(name);
+        if (c < 0) {
+            throw new IllegalArgumentException("no column " + name + " in " + columns);
+        }
+        return c;
+    }
+
+    static String format(Object v) {
+        if (v == null) {
+            return "";
+        }
+        if (v instanceof Double || v instanceof Float) {
+            double d = ((Number) v).doubleValue();
+            if (Double.isNaN(d) || Double.isInfinite(d)) {
+                return Double.toString(d);
+            }
+            return String.format(Locale.ROOT, "%.6g", d);
+        }
+        String s = v.toString();
+        if (s.contains(",") || s.contains("\"") || s.contains("\n")) {
+            return '"' + s.replace("\"", "\"\"") + '"';
+        }
+        return s;
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        out.close();
+    }
+}

@@ -1,0 +1,74 @@
+package org.bn4j.examples.compare;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.bn4j.examples.Main;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CompareCommandTest {
+
+    @Test
+    void quickRunEndToEnd(@TempDir Path dir) throws IOException {
+        int code = Main.run("compare", "--quick", "--data", "subset", "--no-progress", "--seed", "1", "--out", dir.toString());
+        assertEquals(0, code);
+        for (String f : List.of("epochs.csv", "steps.csv", "test_accuracy.png", "train_loss.png", "summary.md")) {
+            assertTrue(Files.size(dir.resolve(f)) > 100, f);
+        }
+        List<String> lines = Files.readAllLines(dir.resolve("epochs.csv"));
+        List<String> header = List.of(lines.get(0).split(","));
+        int run = header.indexOf("run");
+        int epoch = header.indexOf("epoch");
+        int acc = header.indexOf("test_acc");
+        Map<String, Double> last = new HashMap<>();
+        int rows = 0;
+        for (String line : lines.subList(1, lines.size())) {
+            String[] c = line.split(",");
+            double a = Double.parseDouble(c[acc]);
+            assertTrue(a >= 0 && a <= 1, "accuracy " + a);
+            if (Integer.parseInt(c[epoch]) == 2) {
+                last.put(c[run], a);
+            }
+            rows++;
+        }
+        assertEquals(2 * 3, rows, "epochs 0..2 for two runs");
+        // 2 epochs on 2,000 images: chance is 0.1; a working network is far above 0.5
+        assertTrue(last.get("bn") > 0.5, "batch-norm run test accuracy " + last.get("bn"));
+        assertTrue(last.get("none") > 0.5, "plain run test accuracy " + last.get("none"));
+        String md = Files.readString(dir.resolve("summary.md"));
+        assertTrue(md.contains("| bn |") && md.contains("| none |"), md);
+        assertTrue(md.contains("org.bn4j.layers.BatchNorm"), "the bn run uses the library layer by default");
+        byte[] png = Files.readAllBytes(dir.resolve("test_accuracy.png"));
+        assertEquals((byte) 0x89, png[0]);
+        assertEquals('P', png[1]);
+    }
+
+    @Test
+    void helpForEachCommand() {
+        PrintStream old = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buf, true));
+        try {
+            assertEquals(0, Main.run("--help"));
+            assertEquals(0, Main.run("compare", "--help"));
+            assertEquals(0, Main.run("make-subset", "--help"));
+        } finally {
+            System.setOut(old);
+        }
+        String s = buf.toString();
+        for (String opt : List.of("compare", "make-subset", "--seed", "--out", "--quick", "--data", "--epochs", "--lr")) {
+            assertTrue(s.contains(opt), opt + " in help:\n" + s);
+        }
+        assertTrue(Main.run("compare", "--no-such-option") != 0);
+    }
+}
