@@ -63,16 +63,23 @@ public final class NormCore {
             names.add(name);
             return sd.placeHolder(name, dt, shape);
         }
+
+        /** The placeholders forward and inference share: x, the mask w, γ, β (null where absent). */
+        SDVariable[] xMaskGammaBeta(NormSpec spec, Layout layout) {
+            SDVariable x = ph(X, layout.shape());
+            SDVariable w = layout.maskShape() == null ? null : ph(W, layout.maskShape());
+            SDVariable gamma = spec.affine() ? ph(GAMMA, layout.paramShape()) : null;
+            SDVariable beta = spec.affine() ? ph(BETA, layout.paramShape()) : null;
+            return new SDVariable[]{x, w, gamma, beta};
+        }
     }
 
     /** Training forward: inputs x [w] [gamma beta] [noiseS noiseM]; outputs y [mean v count]. */
     public static CompiledGraph forward(NormSpec spec, Layout layout, DataType dt) {
         Inputs in = new Inputs(dt);
         SameDiff sd = in.sd;
-        SDVariable x = in.ph(X, layout.shape());
-        SDVariable w = layout.maskShape() == null ? null : in.ph(W, layout.maskShape());
-        SDVariable gamma = spec.affine() ? in.ph(GAMMA, layout.paramShape()) : null;
-        SDVariable beta = spec.affine() ? in.ph(BETA, layout.paramShape()) : null;
+        SDVariable[] common = in.xMaskGammaBeta(spec, layout);
+        SDVariable x = common[0], w = common[1], gamma = common[2], beta = common[3];
         SDVariable s = spec.noisy() ? in.ph(NOISE_S, layout.shape()) : null;
         SDVariable n = spec.noisy() ? in.ph(NOISE_M, layout.shape()) : null;
         List<String> outs = new ArrayList<>(List.of(Y));
@@ -166,10 +173,8 @@ public final class NormCore {
     public static CompiledGraph inference(NormSpec spec, Layout layout, DataType dt) {
         Inputs in = new Inputs(dt);
         SameDiff sd = in.sd;
-        SDVariable x = in.ph(X, layout.shape());
-        SDVariable w = layout.maskShape() == null ? null : in.ph(W, layout.maskShape());
-        SDVariable gamma = spec.affine() ? in.ph(GAMMA, layout.paramShape()) : null;
-        SDVariable beta = spec.affine() ? in.ph(BETA, layout.paramShape()) : null;
+        SDVariable[] common = in.xMaskGammaBeta(spec, layout);
+        SDVariable x = common[0], w = common[1], gamma = common[2], beta = common[3];
         SDVariable meanRun = in.ph(MEAN_RUN, layout.paramShape());
         SDVariable vRun = in.ph(V_RUN, layout.paramShape());
         // a per-feature affine map y = x·k + b, k = γ/sqrt(v+ε), b = β − μ·k

@@ -123,13 +123,18 @@ public abstract class AbstractNormLayer extends FeedForwardLayer {
             throw new IllegalStateException(describe() + " (index " + layerIndex
                     + "): the number of features is not set: set nIn on the builder or give the network an input type");
         }
-        NormLayerImpl layer = new NormLayerImpl(conf, networkDataType);
+        NormLayerImpl layer = newRuntime(conf, networkDataType);
         layer.setListeners(listeners);
         layer.setIndex(layerIndex);
         layer.setParamsViewArray(paramsView);
         layer.setParamTable(initializer().init(conf, paramsView, initializeParams));
         layer.setConf(conf);
         return layer;
+    }
+
+    /** The runtime layer; every normalization layer shares {@link NormLayerImpl}. */
+    protected NormLayerImpl newRuntime(NeuralNetConfiguration conf, DataType dataType) {
+        return new NormLayerImpl(conf, dataType);
     }
 
     @Override

@@ -8,7 +8,6 @@ import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
-import org.deeplearning4j.optimize.api.TrainingListener;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,7 +18,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.NoOp;
 
-import java.util.Collection;
 import java.util.Set;
 
 import static org.bn4j.layers.NormLayerTest.assertClose;
@@ -104,10 +102,8 @@ class BatchNormEquivalenceTest {
         }
 
         @Override
-        public org.deeplearning4j.nn.api.Layer instantiate(NeuralNetConfiguration conf,
-                                                           Collection<TrainingListener> listeners, int idx,
-                                                           INDArray params, boolean init, DataType dt) {
-            NormLayerImpl impl = new NormLayerImpl(conf, dt) {
+        protected NormLayerImpl newRuntime(NeuralNetConfiguration conf, DataType dt) {
+            return new NormLayerImpl(conf, dt) {
                 @Override
                 public Pair<Gradient, INDArray> backpropGradient(INDArray eps, LayerWorkspaceMgr ws) {
                     Pair<Gradient, INDArray> p = super.backpropGradient(eps, ws);
@@ -116,12 +112,6 @@ class BatchNormEquivalenceTest {
                     return new Pair<>(p.getFirst(), ws.dup(org.deeplearning4j.nn.workspace.ArrayType.ACTIVATION_GRAD, shortDx));
                 }
             };
-            impl.setListeners(listeners);
-            impl.setIndex(idx);
-            impl.setParamsViewArray(params);
-            impl.setParamTable(initializer().init(conf, params, init));
-            impl.setConf(conf);
-            return impl;
         }
     }
 }
