@@ -111,8 +111,8 @@ public final class NormCore {
     }
 
     /**
-     * Backward: inputs x dy [w] [gamma beta] [noiseS noiseM] [mean v] [count]; outputs dx [dgamma dbeta].
-     * (beta is an input only to keep the placeholder set of forward and backward alike.)
+     * Backward: inputs x dy [w] [gamma] [noiseS] [noiseM, noise before the affine map] [mean v] [count];
+     * outputs dx [dgamma dbeta].
      */
     public static CompiledGraph backward(NormSpec spec, Layout layout, DataType dt) {
         Inputs in = new Inputs(dt);
