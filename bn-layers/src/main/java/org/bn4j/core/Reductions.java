@@ -69,7 +69,9 @@ final class Reductions {
     SDVariable sumBroadcast(SDVariable w, long[] wShape) {
         long factor = 1;
         for (int i = 0; i < shape.length; i++) if (reduce[i] && wShape[i] == 1) factor *= shape[i];
-        SDVariable s = w.sum(true, reduceAxes());
+        // reduce only the axes the mask varies along (M2.1 fails on a reduction over a unit axis)
+        int[] axes = IntStream.range(0, shape.length).filter(i -> reduce[i] && wShape[i] > 1).toArray();
+        SDVariable s = axes.length == 0 ? w : w.sum(true, axes);
         return factor == 1 ? s : s.mul((double) factor);
     }
 
@@ -85,7 +87,7 @@ final class Reductions {
         for (int i : kept) groups *= shape[i];
         for (int i : red) m *= shape[i];
         if (k > m) throw new IllegalArgumentException("top-k statistic: k = " + k + " exceeds the group size " + m);
-        return sd.nn.topK(x.permute(perm).reshape(groups, m), k, false);
+        return TopKOp.of(sd, x.permute(perm).reshape(groups, m), k);
     }
 
     SDVariable fromGroups(SDVariable perGroup) {

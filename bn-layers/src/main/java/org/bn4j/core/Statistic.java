@@ -138,8 +138,9 @@ public abstract class Statistic {
 
         /** T per group: the mean of the k largest |u|, and the k-th largest value (the threshold). */
         private SDVariable[] topMean(SameDiff sd, Reductions red, SDVariable u) {
-            SDVariable[] top = red.topK(sd.math.abs(u), k);
-            return new SDVariable[]{top[0].mean(true, -1), top[0].min(true, -1)};
+            SDVariable values = red.topK(sd.math.abs(u), k)[0];
+            // (M2.1 cannot reduce over the unit axis of [groups, 1]: for k = 1 the value is both)
+            return k == 1 ? new SDVariable[]{values, values} : new SDVariable[]{values.mean(true, 1), values.min(true, 1)};
         }
 
         @Override

@@ -81,9 +81,20 @@ public abstract class AbstractNormLayer extends FeedForwardLayer {
      *
      * @param view   the input as a 4-D view {@code [N, P, C, Q]}, C the feature axis (P, Q positions)
      * @param mask   the mask as a 4-D view {@code [N, P, 1, Q]} (broadcast), or null
-     * @param groups number of equal groups the segment's batch is split into (ghost batch norm), else 1
+     * @param groups   number of equal groups the segment's batch is split into (ghost batch norm), else 1
+     * @param sequence true for RNN input (P or Q is the time axis), false for feed-forward and CNN input
      */
-    public abstract Layout layout(long[] view, long[] mask, int groups);
+    public abstract Layout layout(long[] view, long[] mask, int groups, boolean sequence);
+
+    /** True if the layer is the identity in inference (the noise-only layer). */
+    public boolean identityInInference() {
+        return false;
+    }
+
+    /** Fewest values a statistics group may have in training (2: a variance needs two values). */
+    public long minGroupSize() {
+        return 2;
+    }
 
     /** True if the layer keeps running statistics for inference (the batch-norm family). */
     public abstract boolean hasRunningStats();
@@ -103,9 +114,9 @@ public abstract class AbstractNormLayer extends FeedForwardLayer {
 
     /**
      * Noise arrays {@code {s, m}} of the 4-D view's shape for one training step (y ← s ⊙ y + m), or null for a
-     * layer without noise. The same step must give the same noise.
+     * layer without noise. The same stream (layer and step) gives the same noise.
      */
-    public INDArray[] drawNoise(long[] view, DataType dataType, long step) {
+    public INDArray[] drawNoise(long[] view, DataType dataType, long stream) {
         return null;
     }
 

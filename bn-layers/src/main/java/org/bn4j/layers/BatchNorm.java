@@ -62,7 +62,7 @@ public class BatchNorm extends AbstractNormLayer {
 
     /** Statistics over the batch and every position, per group and feature: [G, N/G, P, C, Q] reducing N/G, P, Q. */
     @Override
-    public Layout layout(long[] view, long[] mask, int groups) {
+    public Layout layout(long[] view, long[] mask, int groups, boolean sequence) {
         long[] shape = {groups, view[0] / groups, view[1], view[2], view[3]};
         Layout l = Layout.of(shape, new int[]{1, 2, 4}, 3);
         return mask == null ? l : l.withMask(new long[]{groups, mask[0] / groups, mask[1], mask[2], mask[3]});

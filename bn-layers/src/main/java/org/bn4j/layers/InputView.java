@@ -21,8 +21,9 @@ import java.util.Arrays;
  *
  * @param view the 4-D view shape
  * @param mask the 4-D mask shape, or null without a mask
+ * @param rank the rank of the input
  */
-record InputView(long[] view, long[] mask) {
+record InputView(long[] view, long[] mask, int rank) {
 
     /** Validates the input (and mask) against the layer and returns its view; the message names the layer. */
     static InputView of(INDArray input, INDArray mask, AbstractNormLayer conf, String layerId) {
@@ -57,7 +58,7 @@ record InputView(long[] view, long[] mask) {
             throw new DL4JInvalidInputException(conf.describe() + " " + layerId + ": expected " + kind + " input with C = "
                     + c + " on axis " + featureAxis + ", got shape " + Arrays.toString(s));
         }
-        return new InputView(view, mask == null ? null : maskView(mask, input.rank(), view, conf, layerId));
+        return new InputView(view, mask == null ? null : maskView(mask, input.rank(), view, conf, layerId), input.rank());
     }
 
     private static long[] maskView(INDArray mask, int rank, long[] view, AbstractNormLayer conf, String layerId) {
@@ -78,5 +79,10 @@ record InputView(long[] view, long[] mask) {
 
     long batch() {
         return view[0];
+    }
+
+    /** True for RNN input: one of the position axes is time. */
+    boolean sequence() {
+        return rank == 3;
     }
 }

@@ -73,32 +73,34 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         INDArray x = input.castTo(dataType).reshape('c', iv.view());
         INDArray mask = maskArray == null ? null : maskArray.castTo(dataType).reshape('c', iv.mask());
         INDArray y;
-        if (training || !c.hasRunningStats()) {
+        if (!training && c.identityInInference()) {
+            y = x;
+        } else if (training || !c.hasRunningStats()) {
             List<Segment> segments = trainForward(x, mask, iv, training);
             y = segments.size() == 1 ? segments.get(0).state().get(Y).reshape('c', iv.view()) : assemble(segments, Y, iv.view());
             segments.forEach(s -> s.state().remove(Y)); // backprop needs the statistics, not y
             forwardInput = input;
             forwardSegments = segments;
         } else {
-            Layout layout = c.layout(iv.view(), iv.mask(), 1).simplify();
+            Layout layout = c.layout(iv.view(), iv.mask(), 1, iv.sequence()).simplify();
             Map<String, INDArray> in = params(layout, x, mask);
             in.put(MEAN_RUN, getParam(NormParamInitializer.MEAN).reshape(layout.paramShape()));
             in.put(V_RUN, getParam(NormParamInitializer.VAR).reshape(layout.paramShape()));
             y = graphs(layout).inference().run(in).get(Y);
         }
-        y = y.reshape('c', input.shape());
-        return workspaceMgr.isScopedOut(ArrayType.ACTIVATIONS) ? y : workspaceMgr.dup(ArrayType.ACTIVATIONS, y);
+        return place(workspaceMgr, ArrayType.ACTIVATIONS, y.reshape('c', input.shape()));
     }
 
     private List<Segment> trainForward(INDArray x, INDArray mask, InputView iv, boolean training) {
         AbstractNormLayer c = layerConf();
         NormSpec spec = c.normSpec();
-        INDArray[] noise = training && spec.noisy() ? c.drawNoise(iv.view(), dataType, noiseStep()) : null;
+        INDArray[] noise = training && spec.noisy() ? noise(iv.view()) : null;
         List<Segment> out = new ArrayList<>(2);
         for (long[] seg : c.segments(iv.batch())) {
             Segment s = segment(seg, iv, noise);
-            if (spec.normalizes() && mask == null && s.layout().groupSize() < 2 && training) {
-                throw new DL4JInvalidInputException(c.describe() + " " + layerId() + ": training needs at least 2 values per"
+            if (spec.normalizes() && mask == null && s.layout().groupSize() < c.minGroupSize() && training) {
+                throw new DL4JInvalidInputException(c.describe() + " " + layerId() + ": training needs at least "
+                        + c.minGroupSize() + " values per"
                         + " statistics group, got " + s.layout().groupSize() + " for input shape "
                         + Arrays.toString(input.shape()) + " (a batch of 1 has no variance; inference with batch 1 is fine)");
             }
@@ -115,7 +117,7 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         segView[0] = end - start;
         long[] segMask = iv.mask() == null ? null : iv.mask().clone();
         if (segMask != null) segMask[0] = end - start;
-        Layout layout = layerConf().layout(segView, segMask, (int) seg[2]).simplify();
+        Layout layout = layerConf().layout(segView, segMask, (int) seg[2], iv.sequence()).simplify();
         Segment s = new Segment(start, end, (int) seg[2], layout, new HashMap<>());
         if (noise != null) {
             s.state().put(NOISE_S, rows(noise[0], start, end, layout.shape()));
@@ -178,9 +180,7 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         }
         forwardSegments.forEach(s -> s.state().remove(DX));
         dx = dx.reshape('c', input.shape());
-        INDArray eps = workspaceMgr.isScopedOut(ArrayType.ACTIVATION_GRAD) ? dx
-                : workspaceMgr.dup(ArrayType.ACTIVATION_GRAD, dx);
-        return new Pair<>(g, eps);
+        return new Pair<>(g, place(workspaceMgr, ArrayType.ACTIVATION_GRAD, dx));
     }
 
     /**
@@ -239,9 +239,18 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         }
     }
 
-    /** The training step the noise of this forward belongs to (same step, same noise). */
-    private long noiseStep() {
-        return ((long) getEpochCount() << 32) ^ getIterationCount();
+    /** The noise of the current training step for a 4-D view: a function of the layer index and the step. */
+    INDArray[] noise(long[] view) {
+        long stream = ((((long) getIndex() << 20) ^ getEpochCount()) << 32) ^ getIterationCount();
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            return layerConf().drawNoise(view, dataType, stream);
+        }
+    }
+
+    /** An array where DL4J expects it: in the workspace of its type, or detached when that type is scoped out. */
+    private static INDArray place(LayerWorkspaceMgr mgr, ArrayType type, INDArray a) {
+        if (mgr.isScopedOut(type)) return a.isAttached() ? a.detach() : a;
+        return mgr.dup(type, a);
     }
 
     @Override

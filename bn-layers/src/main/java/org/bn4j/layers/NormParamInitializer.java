@@ -99,8 +99,9 @@ public final class NormParamInitializer implements ParamInitializer {
 
     private Map<String, INDArray> views(AbstractNormLayer l, INDArray flat) {
         long n = l.getNOut();
-        INDArray v = flat.reshape(flat.length());
         Map<String, INDArray> out = new LinkedHashMap<>();
+        if (flat == null || flat.length() == 0) return out; // a layer without parameters (noise only)
+        INDArray v = flat.reshape(flat.length());
         long offset = 0;
         for (String key : paramKeys(l)) {
             out.put(key, v.get(NDArrayIndex.interval(offset, offset + n)));

@@ -43,6 +43,16 @@ class NormCoreTest {
         out.add(new CoreCase("grouped batch norm [G,v,C]", bn, Layout.of(new long[]{2, 4, 3}, new int[]{1}, 2)));
         out.add(new CoreCase("batch norm, no affine", new NormSpec(Statistic.variance(), false, 1e-5, NormSpec.Noise.NONE),
                 Layout.of(new long[]{6, 3}, new int[]{0}, 1)));
+        out.add(new CoreCase("L1 batch norm", new NormSpec(Statistic.lp(1, true), true, 1e-5, NormSpec.Noise.NONE),
+                Layout.of(new long[]{7, 4}, new int[]{0}, 1)));
+        out.add(new CoreCase("L3 batch norm NCHW, plain", new NormSpec(Statistic.lp(3, false), true, 1e-5, NormSpec.Noise.NONE),
+                Layout.of(new long[]{3, 4, 5}, new int[]{0, 2}, 1)));
+        out.add(new CoreCase("noise after affine", new NormSpec(Statistic.variance(), true, 1e-5, NormSpec.Noise.AFTER_AFFINE),
+                Layout.of(new long[]{7, 4}, new int[]{0}, 1)));
+        out.add(new CoreCase("noise before affine, masked", new NormSpec(Statistic.variance(), true, 1e-5, NormSpec.Noise.BEFORE_AFFINE),
+                Layout.of(new long[]{3, 4, 5}, new int[]{0, 2}, 1).withMask(new long[]{3, 1, 5})));
+        out.add(new CoreCase("noise only", new NormSpec(null, false, 1e-5, NormSpec.Noise.AFTER_AFFINE),
+                Layout.of(new long[]{7, 4}, new int[0], 1)));
         return out;
     }
 
@@ -92,6 +102,10 @@ class NormCoreTest {
             w.putScalar(new long[]{1, 0, 3}, 0);
             w.putScalar(new long[]{1, 0, 4}, 0);
             in.put(NormCore.W, w);
+        }
+        if (c.spec().noisy()) {
+            in.put(NormCore.NOISE_S, Nd4j.randn(DataType.DOUBLE, c.layout().shape()).muli(0.1).addi(1.1));
+            in.put(NormCore.NOISE_M, Nd4j.randn(DataType.DOUBLE, c.layout().shape()).muli(0.3));
         }
         if (c.spec().affine()) {
             in.put(NormCore.GAMMA, Nd4j.rand(DataType.DOUBLE, c.layout().paramShape()).addi(0.5));

@@ -37,10 +37,9 @@ class BatchNormEquivalenceTest {
     @ParameterizedTest(name = "BatchNorm vs DL4J BatchNormalization/{0}")
     @EnumSource(value = Kind.class, names = {"FF", "CNN_NCHW", "CNN_NHWC"})
     void sameAsDl4jBuiltIn(Kind kind) {
-        LayerCase ours = new LayerCase("ours", () -> new BatchNorm.Builder().decay(0.8).eps(1e-4).build(), kind, false,
-                null, kind.allButChannel(), true);
-        LayerCase theirs = new LayerCase("dl4j", () -> new BatchNormalization.Builder().decay(0.8).eps(1e-4)
-                .useLogStd(false).build(), kind, false, null, kind.allButChannel(), true);
+        LayerCase ours = LayerCase.simple("ours", () -> new BatchNorm.Builder().decay(0.8).eps(1e-4).build(), kind);
+        LayerCase theirs = LayerCase.simple("dl4j", () -> new BatchNormalization.Builder().decay(0.8).eps(1e-4)
+                .useLogStd(false).build(), kind);
         Layer a = Nets.alone(ours).getLayer(0);
         Layer b = Nets.alone(theirs).getLayer(0);
         Nd4j.getRandom().setSeed(3);
@@ -76,10 +75,9 @@ class BatchNormEquivalenceTest {
     /** SPEC §1: dx = γ/sqrt(σ²+ε)·g holds only for constant statistics, so it must fail the check in training. */
     @Test
     void shortenedGradientFailsTheGradientCheck() {
-        LayerCase full = new LayerCase("full", () -> new BatchNorm.Builder().build(), Kind.FF, false, null,
-                Kind.FF.allButChannel(), true);
-        LayerCase shortened = new LayerCase("shortened", () -> new ShortGradientBatchNorm(new BatchNorm.Builder()),
-                Kind.FF, false, null, Kind.FF.allButChannel(), true);
+        LayerCase full = LayerCase.simple("full", () -> new BatchNorm.Builder().build(), Kind.FF);
+        LayerCase shortened = LayerCase.simple("shortened", () -> new ShortGradientBatchNorm(new BatchNorm.Builder()),
+                Kind.FF);
         assertTrue(check(full), "the complete gradient must pass");
         assertFalse(check(shortened), "the shortened gradient passed the gradient check in training mode");
     }
