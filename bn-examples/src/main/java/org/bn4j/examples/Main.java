@@ -2,6 +2,7 @@ package org.bn4j.examples;
 
 import org.bn4j.examples.compare.CompareCommand;
 import org.bn4j.examples.data.MakeSubsetCommand;
+import org.bn4j.examples.experiments.NoiseCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -17,7 +18,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "bn4j-examples", mixinStandardHelpOptions = true, version = "bn4j examples 0.1.0-SNAPSHOT",
         description = "Experiments with the bn4j normalization layers on Fashion-MNIST.",
-        subcommands = {CompareCommand.class, MakeSubsetCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {CompareCommand.class, NoiseCommand.class, MakeSubsetCommand.class, CommandLine.HelpCommand.class})
 public class Main implements Runnable {
 
     @Spec
