@@ -31,18 +31,18 @@ public class CnnOptions {
                     + "dense width. Standard: 28:16:32:128. Default: " + DEFAULT_SIZE + " (" + QUICK_SIZE + " with --quick).")
     String size;
 
-    @Option(names = "--steps", paramLabel = "N", description = "SGD steps per run (default: 300; 16 with --quick).")
+    @Option(names = "--steps", paramLabel = "N", description = "SGD steps per run (default: 300; 12 with --quick).")
     Integer steps;
 
     @Option(names = "--batch", paramLabel = "N", description = "Batch size (default: 128; 32 with --quick).")
     Integer batch;
 
     @Option(names = "--probe-every", paramLabel = "N",
-            description = "Steps between probes (default: 25; 8 with --quick).")
+            description = "Steps between probes (default: 25; 6 with --quick).")
     Integer probeEvery;
 
     @Option(names = "--eval-every", paramLabel = "N",
-            description = "Steps between evaluations on 1,000 training and 1,000 test images (default: 50; 8 with --quick).")
+            description = "Steps between evaluations on 1,000 training and 1,000 test images (default: 50; 6 with --quick).")
     Integer evalEvery;
 
     public VggMini.Size size(boolean quick) {
@@ -50,7 +50,7 @@ public class CnnOptions {
     }
 
     public int steps(boolean quick) {
-        return steps != null ? steps : quick ? 16 : 300;
+        return steps != null ? steps : quick ? 12 : 300;
     }
 
     public int batch(boolean quick) {
@@ -58,11 +58,11 @@ public class CnnOptions {
     }
 
     public int probeEvery(boolean quick) {
-        return probeEvery != null ? probeEvery : quick ? 8 : 25;
+        return probeEvery != null ? probeEvery : quick ? 6 : 25;
     }
 
     public int evalEvery(boolean quick) {
-        return evalEvery != null ? evalEvery : quick ? 8 : 50;
+        return evalEvery != null ? evalEvery : quick ? 6 : 50;
     }
 
     /** Loads the data for these options ({@code --quick}: the first 2,000 / 500 images). */

@@ -15,7 +15,7 @@ import org.nd4j.linalg.api.rng.Random;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.IUpdater;
-import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.nd4j.linalg.lossfunctions.impl.LossL2;
 
 /**
  * The deep linear network of Santurkar et al. (2018): {@code depth} linear maps of {@code width × width} without
@@ -47,7 +47,8 @@ public final class DeepLinear {
                 b.layer(n);
             }
         }
-        b.layer(new OutputLayer.Builder(LossFunctions.LossFunction.SQUARED_LOSS).nOut(width).activation(Activation.IDENTITY)
+        // LossL2: squared error summed over the outputs (DL4J's SQUARED_LOSS enum is the mean over outputs, LossMSE)
+        b.layer(new OutputLayer.Builder().lossFunction(new LossL2()).nOut(width).activation(Activation.IDENTITY)
                 .hasBias(false).name("lin" + depth).build());
         return b.setInputType(InputType.feedForward(width)).build();
     }
