@@ -48,8 +48,9 @@ public class LpCommand implements Callable<Integer> {
             description = "CNN runs (default: ${DEFAULT-VALUE}).")
     List<String> variants;
 
-    @Option(names = "--dln-variants", split = ",", paramLabel = "LIST", defaultValue = "none,bn,lp1,lp2,lpinf",
-            description = "Deep linear network runs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dln-variants", split = ",", paramLabel = "LIST", defaultValue = "bn,lp1,lp2,lpinf",
+            description = "Deep linear network runs (default: ${DEFAULT-VALUE}; the run without normalization, same "
+                    + "setup and seed, is in ics).")
     List<String> dlnVariants;
 
     @Option(names = "--nets", split = ",", paramLabel = "LIST", defaultValue = "cnn,dln",
