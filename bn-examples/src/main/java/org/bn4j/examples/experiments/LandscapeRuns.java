@@ -153,21 +153,23 @@ final class LandscapeRuns {
                 continue;
             }
             String at = " (lr " + Report.num(o.lr()) + ")";
-            rep.verdict("with " + what + " the loss changes less along the gradient (smaller loss range over η)" + at + ".",
-                    Report.Outcome.of(o.lossRange() < b.lossRange()), String.format(Locale.ROOT, "median loss range %s: %s, %s: %s.",
-                            other, Report.num(o.lossRange()), base, Report.num(b.lossRange())));
+            rep.verdict("with " + what + " the loss changes less along the gradient (here: median loss range over η at most 0.9x "
+                            + "the one without)" + at + ".", Report.Outcome.of(o.lossRange() < 0.9 * b.lossRange()),
+                    String.format(Locale.ROOT, "median loss range %s: %s, %s: %s (ratio %s).", other, Report.num(o.lossRange()),
+                            base, Report.num(b.lossRange()), Report.num(o.lossRange() / b.lossRange())));
             double early = b.gradDiffEarly() / o.gradDiffEarly();
-            Report.Outcome gp = o.gradDiff() < b.gradDiff() ? (early >= 10 ? Report.Outcome.HELD : Report.Outcome.PARTLY)
+            Report.Outcome gp = o.gradDiff() < 0.9 * b.gradDiff() ? (early >= 10 ? Report.Outcome.HELD : Report.Outcome.PARTLY)
                     : Report.Outcome.NOT_HELD;
             rep.verdict("with " + what + " the gradient is more predictive (smaller change of the gradient along the step), by "
-                            + "about two orders of magnitude early in training (held: smaller throughout and at least 10x early; "
-                            + "in part: smaller, less than 10x early)" + at + ".", gp,
-                    String.format(Locale.ROOT, "median gradient change %s: %s, %s: %s; first quarter of training %s vs %s, ratio %s.",
-                            other, Report.num(o.gradDiff()), base, Report.num(b.gradDiff()), Report.num(o.gradDiffEarly()),
-                            Report.num(b.gradDiffEarly()), Report.num(early)));
-            rep.verdict("with " + what + " the effective β-smoothness is smaller" + at + ".", Report.Outcome.of(o.beta() < b.beta()),
-                    String.format(Locale.ROOT, "median effective β %s: %s, %s: %s.", other, Report.num(o.beta()), base,
-                            Report.num(b.beta())));
+                            + "about two orders of magnitude early in training (held: median at most 0.9x and at least 10x "
+                            + "smaller over the first quarter of the probes; in part: median at most 0.9x, less than 10x early)"
+                            + at + ".", gp,
+                    String.format(Locale.ROOT, "median gradient change %s: %s, %s: %s; first quarter of training %s vs %s, "
+                                    + "%s times smaller.", other, Report.num(o.gradDiff()), base, Report.num(b.gradDiff()),
+                            Report.num(o.gradDiffEarly()), Report.num(b.gradDiffEarly()), Report.num(early)));
+            rep.verdict("with " + what + " the effective β-smoothness is smaller (here: median at most 0.9x)" + at + ".",
+                    Report.Outcome.of(o.beta() < 0.9 * b.beta()), String.format(Locale.ROOT, "median effective β %s: %s, %s: %s "
+                            + "(ratio %s).", other, Report.num(o.beta()), base, Report.num(b.beta()), Report.num(o.beta() / b.beta())));
         }
     }
 
