@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
 public class DeepLinearRuns {
 
     @Option(names = "--dln-steps", paramLabel = "N", description = "Gradient-descent steps of the deep linear network "
-            + "(default: 500; 10 with --quick).")
+            + "(default: 300; 10 with --quick).")
     Integer steps;
 
     @Option(names = "--dln-lr", paramLabel = "X", description = "Learning rate of the deep linear network (default: 1e-3).")
@@ -38,7 +38,7 @@ public class DeepLinearRuns {
     Integer probeEvery;
 
     int steps(boolean quick) {
-        return steps != null ? steps : quick ? 10 : 500;
+        return steps != null ? steps : quick ? 10 : 300;
     }
 
     double lr() {

@@ -64,6 +64,7 @@ public class IcsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long t0 = System.nanoTime();
+        cnn.defaultProbeEvery = 50; // an ICS probe costs one gradient per watched layer
         Path dir = common.outDir();
         Files.createDirectories(dir);
         boolean q = common.quick;
