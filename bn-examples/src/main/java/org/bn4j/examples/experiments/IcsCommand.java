@@ -219,12 +219,13 @@ public class IcsCommand implements Callable<Integer> {
             rep.verdict("batch norm does not reduce internal covariate shift in the " + net + " network (counted per layer: "
                     + "cos(G, G') with BN not above the one without, +0.02).", Report.Outcome.of(held, bn.size()), m + ".");
             if (net.equals("deep linear")) {
-                double c = Stats.median(bn.stream().mapToDouble(Row::cos).toArray());
-                double c0 = Stats.median(none.stream().mapToDouble(Row::cos).toArray());
-                rep.verdict("in the deep linear network with batch norm, G and G' become almost uncorrelated (here: median "
-                                + "cosine over the layers below 0.3; in part: below the one without BN).",
+                double c = Stats.median(bn.stream().mapToDouble(r -> Math.abs(r.cos())).toArray());
+                double c0 = Stats.median(none.stream().mapToDouble(r -> Math.abs(r.cos())).toArray());
+                rep.verdict("in the deep linear network with batch norm, G and G' become almost uncorrelated (here: the "
+                                + "median over layers of |median cos(G, G')| is below 0.3; in part: below the one without BN).",
                         c < 0.3 ? Report.Outcome.HELD : c < c0 ? Report.Outcome.PARTLY : Report.Outcome.NOT_HELD,
-                        "median over layers of the median cos(G, G'): with BN " + Report.num(c) + ", without " + Report.num(c0) + ".");
+                        "median over layers of |median cos(G, G')|: with BN " + Report.num(c) + ", without " + Report.num(c0)
+                                + " (a cosine near −1 means G' points against G: correlated, not uncorrelated).");
             }
         }
     }
