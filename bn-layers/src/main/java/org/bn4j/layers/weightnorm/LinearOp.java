@@ -12,6 +12,9 @@ import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
  */
 public sealed interface LinearOp permits LinearOp.Dense, LinearOp.Conv2D {
 
+    /** Number of output units. */
+    long nOut();
+
     /** Shape of v (and w). */
     long[] vShape();
 

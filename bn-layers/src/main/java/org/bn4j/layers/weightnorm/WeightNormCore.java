@@ -65,7 +65,32 @@ public final class WeightNormCore {
 
     /** ‖v‖ per unit, shaped {@link LinearOp#unitShape()}. */
     private static SDVariable norm(SameDiff sd, LinearOp op, SDVariable v) {
-        return sd.math.sqrt(sd.sum(v.mul(v), true, op.normAxes()));
+        return sd.math.sqrt(sum(sd, v.mul(v), op.vShape(), true, op.normAxes()));
+    }
+
+    /**
+     * Σ over {@code axes} of x (static shape {@code shape}). A sum over axes that all have size 1 is a reshape:
+     * ND4J's reduce ops fail inside SameDiff when nothing is reduced (a dense layer with nIn = 1, a batch of 1).
+     */
+    static SDVariable sum(SameDiff sd, SDVariable x, long[] shape, boolean keepDims, int... axes) {
+        boolean trivial = true;
+        for (int a : axes) trivial &= shape[a] == 1;
+        if (!trivial) return sd.sum(x, keepDims, axes);
+        if (keepDims) return sd.identity(x);
+        long[] out = new long[shape.length - axes.length];
+        int j = 0;
+        for (int i = 0; i < shape.length; i++) {
+            boolean reduced = false;
+            for (int a : axes) reduced |= a == i;
+            if (!reduced) out[j++] = shape[i];
+        }
+        return sd.reshape(x, out);
+    }
+
+    private static long count(long[] shape, int... axes) {
+        long m = 1;
+        for (int a : axes) m *= shape[a];
+        return m;
     }
 
     /** Forward: inputs x v g [b] (g shaped unitShape, b biasShape); output z = op(x, g·v/‖v‖) + b. */
@@ -96,14 +121,14 @@ public final class WeightNormCore {
         SDVariable w = v.mul(scale);
         SDVariable[] dxdw = op.backward(sd, x, w, dz);
         SDVariable dw = dxdw[1];
-        SDVariable dg = sd.sum(dw.mul(v), true, op.normAxes()).div(norm);
+        SDVariable dg = sum(sd, dw.mul(v), op.vShape(), true, op.normAxes()).div(norm);
         SDVariable dv = dw.sub(v.mul(dg.div(norm))).mul(scale);
         List<String> outs = new ArrayList<>(List.of(DX, DV, DG));
         sd.identity(dxdw[0]).rename(DX);
         dv.rename(DV);
         dg.rename(DG);
         if (bias) {
-            sd.sum(dz, op.outputReduceAxes()).rename(DB);
+            sum(sd, dz, zShape, false, op.outputReduceAxes()).rename(DB);
             outs.add(DB);
         }
         return new WnGraph(sd, in.names, outs);
@@ -113,14 +138,18 @@ public final class WeightNormCore {
      * Statistics for the data-dependent initialization: inputs x v; outputs tMean, tVar [nOut], the per-unit mean
      * and biased variance of t = op(x, v/‖v‖).
      */
-    public static WnGraph initStatistics(LinearOp op, long[] xShape, DataType dt) {
+    public static WnGraph initStatistics(LinearOp op, long[] xShape, long[] zShape, DataType dt) {
         Inputs in = new Inputs(dt);
         SameDiff sd = in.sd;
         SDVariable x = in.ph(X, xShape);
         SDVariable v = in.ph(V, op.vShape());
         SDVariable t = op.forward(sd, x, v.div(norm(sd, op, v)));
-        sd.mean(t, op.outputReduceAxes()).rename(T_MEAN);
-        sd.variance(t, false, op.outputReduceAxes()).rename(T_VAR);
+        int[] axes = op.outputReduceAxes();
+        double m = count(zShape, axes);
+        SDVariable mean = sum(sd, t, zShape, true, axes).div(m);
+        SDVariable u = t.sub(mean);
+        sd.reshape(mean, op.nOut()).rename(T_MEAN);
+        sum(sd, u.mul(u), zShape, false, axes).div(m).rename(T_VAR);
         return new WnGraph(sd, in.names, List.of(T_MEAN, T_VAR));
     }
 }

@@ -74,7 +74,7 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
         AbstractWeightNormLayer c = layerConf();
         INDArray x = input.castTo(dataType);
         long[] zShape = c.outputShape(x, layerId());
-        if (training && !isInitialized()) dataDependentInit(x);
+        if (training && !isInitialized()) dataDependentInit(x, zShape);
         INDArray z = graphs(x.shape(), zShape).forward().run(inputs(x)).get(Z);
         forwardInput = input;
         forwardZ = z;
@@ -84,9 +84,10 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
     @Override
     public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
         INDArray z = preOutput(training, workspaceMgr);
-        INDArray a = layerConf().getActivationFn().getActivation(z.dup(), training);
+        // a copy of z where DL4J wants the activations (detached when scoped out), activated in place as DL4J does
+        INDArray a = layerConf().getActivationFn().getActivation(workspaceMgr.dup(ArrayType.ACTIVATIONS, z), training);
         if (maskArray != null) applyMask(a);
-        return workspaceMgr.isScopedOut(ArrayType.ACTIVATIONS) ? a : workspaceMgr.dup(ArrayType.ACTIVATIONS, a);
+        return a;
     }
 
     @Override
@@ -130,12 +131,12 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
      * The paper's data-dependent initialization on the batch x: t = op(x, v/‖v‖), g ← 1/sqrt(σ_t² + ε),
      * b ← −μ_t·g, then the flag is set. Runs before the forward pass of that batch, so its output already uses them.
      */
-    private void dataDependentInit(INDArray x) {
+    private void dataDependentInit(INDArray x, long[] zShape) {
         AbstractWeightNormLayer c = layerConf();
         Map<String, INDArray> in = new HashMap<>();
         in.put(X, x);
         in.put(V, getParam(WeightNormParamInitializer.V));
-        Map<String, INDArray> stats = WeightNormCore.initStatistics(c.linearOp(), x.shape(), dataType).run(in);
+        Map<String, INDArray> stats = WeightNormCore.initStatistics(c.linearOp(), x.shape(), zShape, dataType).run(in);
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             INDArray g = Transforms.pow(stats.get(T_VAR).add(AbstractWeightNormLayer.DATA_INIT_EPS), -0.5, false);
             getParam(WeightNormParamInitializer.G).assign(g.reshape(c.getNOut()));

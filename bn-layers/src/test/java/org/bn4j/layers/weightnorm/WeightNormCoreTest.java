@@ -2,7 +2,9 @@ package org.bn4j.layers.weightnorm;
 
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.bn4j.reference.Ref;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -47,6 +49,38 @@ class WeightNormCoreTest {
         out.add(conv("conv 2x3 dilation (2,1) NCHW, no bias", new WeightNormConv2D.Builder(2, 3).dilation(2, 1),
                 CNN2DFormat.NCHW, false));
         return out;
+    }
+
+    /**
+     * nIn = 1 and a batch of 1: the norm and db reduce nothing (ND4J's reduce ops fail in SameDiff then, the core
+     * uses a reshape). SameDiff's differentiation fails on such graphs too, so the reference here is {@link Ref}.
+     */
+    @Test
+    void nothingReducedMatchesTheReference() {
+        LinearOp op = new LinearOp.Dense(1, 4);
+        Nd4j.getRandom().setSeed(12);
+        Map<String, INDArray> in = new HashMap<>();
+        in.put(X, Nd4j.randn(DataType.DOUBLE, 1, 1));
+        in.put(V, Nd4j.randn(DataType.DOUBLE, 1, 4));
+        in.put(G, Nd4j.rand(DataType.DOUBLE, 1, 4).addi(0.5));
+        in.put(B, Nd4j.randn(DataType.DOUBLE, 1, 4));
+        in.put(DZ, Nd4j.randn(DataType.DOUBLE, 1, 4));
+        long[] xs = {1, 1}, zs = {1, 4};
+        INDArray z = WeightNormCore.forward(op, xs, true, DataType.DOUBLE).run(in).get(Z);
+        Map<String, INDArray> hand = WeightNormCore.backward(op, xs, zs, true, DataType.DOUBLE).run(in);
+        double[] v = doubles(in.get(V)), g = doubles(in.get(G)), x = doubles(in.get(X));
+        double[] w = Ref.weightNormW(v, new int[]{1, 4}, g);
+        assertClose("z", Ref.dense(x, 1, 1, w, 4, doubles(in.get(B))), doubles(z), 1e-12);
+        double[][] d = Ref.denseBackward(x, 1, 1, w, 4, doubles(in.get(DZ)));
+        double[][] gv = Ref.weightNormGrads(v, new int[]{1, 4}, g, d[1]);
+        assertClose("dx", d[0], doubles(hand.get(DX)), 1e-12);
+        assertClose("db", d[2], doubles(hand.get(DB)), 1e-12);
+        assertClose("dg", gv[0], doubles(hand.get(DG)), 1e-12);
+        assertClose("dv", gv[1], doubles(hand.get(DV)), 1e-12);
+        Map<String, INDArray> stats = WeightNormCore.initStatistics(op, xs, zs, DataType.DOUBLE).run(in);
+        assertClose("t mean", new double[]{x[0] * Math.signum(v[0]), x[0] * Math.signum(v[1]), x[0] * Math.signum(v[2]),
+                x[0] * Math.signum(v[3])}, doubles(stats.get(T_MEAN)), 1e-12);
+        assertClose("t var", new double[4], doubles(stats.get(T_VAR)), 0);
     }
 
     /**

@@ -16,7 +16,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.config.NoOp;
+import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 import java.io.ByteArrayInputStream;
@@ -46,8 +46,9 @@ class WeightNormDataInitTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dataInitCases")
     void standardizesTheFirstBatchOnceAndSurvivesSaveAndLoad(WnCase c) throws Exception {
-        // NoOp updater: after the first fit, any change of the parameters can only come from a second initialization
-        MultiLayerNetwork net = WnNets.mln(c, new NoOp(), 51);
+        // learning rate 0: after the first fit, any change of the parameters can only come from a second initialization
+        // (DL4J's NoOp updater would not do: it applies the raw gradient)
+        MultiLayerNetwork net = WnNets.mln(c, new Sgd(0.0), 51);
         WeightNormLayerImpl layer = WnNets.wnLayer(net);
         assertFalse(layer.isInitialized(), c.name() + ": initialized before any batch");
         assertEquals(0.0, layer.getParam(INIT_DONE).getDouble(0), c.name() + ": initial flag");
@@ -87,7 +88,7 @@ class WeightNormDataInitTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dataInitCases")
     void computationGraphInitializesOnceAndKeepsTheFlag(WnCase c) throws Exception {
-        ComputationGraph g = WnNets.graph(c, new NoOp(), 52);
+        ComputationGraph g = WnNets.graph(c, new Sgd(0.0), 52);
         DataSet first = WnNets.dataSet(c, N, 700);
         g.fit(first);
         WeightNormLayerImpl layer = (WeightNormLayerImpl) g.getLayer(WnNets.NAME);
@@ -106,7 +107,7 @@ class WeightNormDataInitTest {
     /** Layers are initialized in order, each on the output of the initialized layers before it. */
     @Test
     void stackedLayersAreEachStandardizedOnTheirOwnInput() {
-        MultiLayerConfiguration conf = WnNets.base(new NoOp(), 53).list()
+        MultiLayerConfiguration conf = WnNets.base(new Sgd(0.0), 53).list()
                 .layer(new WeightNormDense.Builder().nOut(5).activation(Activation.TANH).dataInit(true).build())
                 .layer(new WeightNormDense.Builder().nOut(4).activation(Activation.IDENTITY).dataInit(true).build())
                 .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX).build())
