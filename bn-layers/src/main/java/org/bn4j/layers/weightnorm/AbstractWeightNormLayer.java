@@ -124,13 +124,18 @@ public abstract class AbstractWeightNormLayer extends FeedForwardLayer {
             throw new IllegalStateException(describe() + " (index " + layerIndex
                     + "): weight noise (DropConnect) is not supported by weight-normalized layers");
         }
-        WeightNormLayerImpl layer = new WeightNormLayerImpl(conf, networkDataType);
+        WeightNormLayerImpl layer = newRuntime(conf, networkDataType);
         layer.setListeners(listeners);
         layer.setIndex(layerIndex);
         layer.setParamsViewArray(paramsView);
         layer.setParamTable(initializer().init(conf, paramsView, initializeParams));
         layer.setConf(conf);
         return layer;
+    }
+
+    /** The runtime layer; every weight-normalized layer shares {@link WeightNormLayerImpl} (tests override this). */
+    protected WeightNormLayerImpl newRuntime(NeuralNetConfiguration conf, DataType dataType) {
+        return new WeightNormLayerImpl(conf, dataType);
     }
 
     @Override
