@@ -104,6 +104,18 @@ class WeightNormDataInitTest {
         assertTrue(((WeightNormLayerImpl) restored.getLayer(WnNets.NAME)).isInitialized(), c.name() + ": flag lost");
     }
 
+    /** The documented way to initialize before training: one training-mode forward pass on a batch. */
+    @Test
+    void aTrainingModeForwardPassInitializes() {
+        WnCase c = WnCases.dataInitCases().get(0);
+        MultiLayerNetwork net = WnNets.mln(c, new Sgd(0.0), 55);
+        INDArray batch = WnNets.input(c.kind(), 16, 56);
+        net.output(batch, true);
+        WeightNormLayerImpl layer = WnNets.wnLayer(net);
+        assertTrue(layer.isInitialized(), "output(batch, true) did not initialize");
+        assertStandardized("output(batch, true)", layer, net.feedForwardToLayer(1, batch, false).get(1), c.kind());
+    }
+
     /** Layers are initialized in order, each on the output of the initialized layers before it. */
     @Test
     void stackedLayersAreEachStandardizedOnTheirOwnInput() {
