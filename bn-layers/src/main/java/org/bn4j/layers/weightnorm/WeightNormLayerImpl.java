@@ -113,6 +113,7 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
         put(g, WeightNormParamInitializer.V, res.get(DV));
         put(g, WeightNormParamInitializer.G, res.get(DG));
         if (c.hasBias()) put(g, WeightNormParamInitializer.B, res.get(DB));
+        // always 0: DL4J's NoOp updater applies the raw gradient, so a zero gradient is what keeps the flag fixed
         if (c.isDataInit()) put(g, INIT_DONE, Nd4j.zeros(dataType, 1));
 
         INDArray dx = backpropDropOutIfPresent(res.get(DX));
