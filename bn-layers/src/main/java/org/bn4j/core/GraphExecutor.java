@@ -118,7 +118,7 @@ final class GraphExecutor {
     }
 
     private static final class Step {
-        final int index;
+        int index;
         final DifferentialFunction op;
         final Slot[] in;
         final Slot[] out;
@@ -128,12 +128,11 @@ final class GraphExecutor {
         boolean dynamic;
         final String label;
 
-        Step(int index, DifferentialFunction op, Slot[] in, Slot[] out) {
-            this.index = index;
+        Step(DifferentialFunction op, Slot[] in, Slot[] out, String label) {
             this.op = op;
             this.in = in;
             this.out = out;
-            this.label = op.opName() + " -> " + String.join(",", op.outputVariablesNames());
+            this.label = label;
         }
 
         boolean isView() {
@@ -282,7 +281,9 @@ final class GraphExecutor {
             inputSlots.add(s);
         }
 
-        // pass 1: steps, shapes and lifetimes; computed slots get untouched shape-donor arrays
+        // pass 1: steps and shapes; computed slots get untouched shape-donor arrays
+        Map<String, Integer> readers = new HashMap<>();
+        for (DifferentialFunction op : ops) for (String a : op.argNames()) readers.merge(a, 1, Integer::sum);
         for (DifferentialFunction op : ops) {
             String[] argNames = op.argNames();
             Slot[] ins = new Slot[argNames.length];
@@ -295,12 +296,7 @@ final class GraphExecutor {
                 outSlots[i].graphOutput = outs.contains(outNames[i]);
                 slots.put(outNames[i], outSlots[i]);
             }
-            Step step = new Step(steps.size(), op, ins, outSlots);
-            steps.add(step);
-            for (Slot s : ins) {
-                s.lastUse = step.index;
-                s.root().lastUse = step.index;
-            }
+            Step step = new Step(op, ins, outSlots, op.opName() + " -> " + String.join(",", outNames));
             List<LongShapeDescriptor> shapes = shapes(step);
             if (shapes.size() != outSlots.length) {
                 throw new UnsupportedGraphException("op " + step.label + ": " + shapes.size() + " output shapes for "
@@ -327,6 +323,16 @@ final class GraphExecutor {
                 long outLen = length(outSlots[0].shape);
                 step.reduceAsCopy = x.isVector() && x.length() == outLen && outLen > 1;
             }
+            if (!reassociate(step, readers)) steps.add(step);
+        }
+        // lifetimes: the last step reading each slot, directly or through a view
+        for (int i = 0; i < steps.size(); i++) {
+            Step step = steps.get(i);
+            step.index = i;
+            for (Slot r : step.in) {
+                r.lastUse = i;
+                r.root().lastUse = i;
+            }
         }
 
         // pass 2: buffers for the static intermediates, by lifetime; then one context per op
@@ -340,6 +346,47 @@ final class GraphExecutor {
             s.dynamic = Arrays.stream(s.in).anyMatch(x -> x.dynamic) || Arrays.stream(s.out).anyMatch(x -> x.dynamic);
             if (!s.reduceAsCopy) s.context = context(s);
         }
+    }
+
+    /**
+     * A product {@code (a ⊙ s) ⊙ c} of a full-size {@code a} with two small factors, whose inner product nobody else
+     * reads, is run as {@code a ⊙ (s ⊙ c)}: one pass over the full size instead of two (the same product, in
+     * another order). Adds the rewritten steps and returns true, or returns false and leaves the step alone.
+     */
+    private boolean reassociate(Step b, Map<String, Integer> readers) {
+        if (b.op.getClass() != MulOp.class || b.in.length != 2 || b.out.length != 1 || b.out[0].kind != Kind.COMPUTED) {
+            return false;
+        }
+        for (int k = 0; k < 2; k++) {
+            Slot a = b.in[k], c = b.in[1 - k];
+            if (a.kind != Kind.COMPUTED || a.graphOutput || a.dynamic || readers.getOrDefault(a.name, 0) != 1) continue;
+            Step p = a.producer;
+            if (p == null || p.op.getClass() != MulOp.class || p.in.length != 2 || !steps.contains(p)) continue;
+            long full = length(a.shape);
+            if (!Arrays.equals(b.out[0].shape, a.shape) || 2 * length(c.shape) > full) continue;
+            for (int j = 0; j < 2; j++) {
+                Slot big = p.in[j], small = p.in[1 - j];
+                if (!Arrays.equals(big.shape, a.shape) || 2 * length(small.shape) > full) continue;
+                Slot t = new Slot(a.name + "'");
+                Step ts = new Step(new MulOp(), new Slot[]{small, c}, new Slot[]{t}, "multiply -> " + t.name + " (reassociated)");
+                long[] tShape = shapes(ts).get(0).getShape();
+                if (2 * length(tShape) > full) continue;
+                t.kind = Kind.COMPUTED;
+                t.shape = tShape;
+                t.dataType = a.dataType;
+                t.producer = ts;
+                t.array = Nd4j.createUninitialized(t.dataType, t.shape);
+                steps.remove(p);
+                slots.remove(a.name);
+                slots.put(t.name, t);
+                steps.add(ts);
+                b.in[k] = big;
+                b.in[1 - k] = t;
+                steps.add(b);
+                return true;
+            }
+        }
+        return false;
     }
 
     private Slot slotFor(String name) {
