@@ -16,6 +16,7 @@ import org.nd4j.linalg.api.ops.Op;
 import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.api.ops.ReduceOp;
 import org.nd4j.linalg.api.ops.ScalarOp;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.api.ops.impl.shape.Reshape;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.DivOp;
@@ -127,6 +128,11 @@ final class GraphExecutor {
         boolean reduceAsCopy;
         boolean dynamic;
         final String label;
+        /** Integer arguments for the kernel instead of the op's own, and shapes to view inputs and outputs as
+         * when they are handed to the kernel (null: as they are). */
+        long[] iArgs;
+        long[][] inShapes;
+        long[][] outShapes;
 
         Step(DifferentialFunction op, Slot[] in, Slot[] out, String label) {
             this.op = op;
@@ -159,7 +165,9 @@ final class GraphExecutor {
     /** Labels of the executed steps, in order (for profiles). */
     List<String> stepLabels() {
         List<String> out = new ArrayList<>();
-        for (Step s : steps) out.add(s.label + (s.isView() ? " (view)" : s.reduceAsCopy ? " (copy)" : ""));
+        for (Step s : steps) {
+            out.add(s.label + (s.isView() ? " (view)" : s.reduceAsCopy ? " (copy)" : s.outShapes != null ? " (matrix-vector)" : ""));
+        }
         return out;
     }
 
@@ -248,8 +256,8 @@ final class GraphExecutor {
         }
         OpContext oc = s.context;
         if (s.dynamic) {
-            for (int i = 0; i < s.in.length; i++) if (s.in[i].dynamic) oc.setInputArray(i, s.in[i].array);
-            for (int i = 0; i < s.out.length; i++) if (s.out[i].dynamic) oc.setOutputArray(i, s.out[i].array);
+            for (int i = 0; i < s.in.length; i++) if (s.in[i].dynamic) oc.setInputArray(i, bound(s.in[i].array, s.inShapes, i));
+            for (int i = 0; i < s.out.length; i++) if (s.out[i].dynamic) oc.setOutputArray(i, bound(s.out[i].array, s.outShapes, i));
         }
         if (s.op instanceof CustomOp c) {
             Nd4j.getExecutioner().exec(c, oc);
@@ -323,6 +331,7 @@ final class GraphExecutor {
                 long outLen = length(outSlots[0].shape);
                 step.reduceAsCopy = x.isVector() && x.length() == outLen && outLen > 1;
             }
+            matrixVectorForm(step);
             if (!reassociate(step, readers)) steps.add(step);
         }
         // lifetimes: the last step reading each slot, directly or through a view
@@ -387,6 +396,40 @@ final class GraphExecutor {
             }
         }
         return false;
+    }
+
+    /**
+     * A matrix product with a row or column vector as a [1, k] or [k, 1] matrix ({@code ones[1,N] · x} and
+     * {@code x · ones[K,1]}, how {@link Reductions} sums) goes through a general matrix product in ND4J, which is
+     * several times slower than the same product with the vector as a rank-1 array, which ND4J hands to BLAS as a
+     * matrix–vector product ({@code v · B} as {@code Bᵀ v}). Same arrays, viewed as rank 1.
+     */
+    private static void matrixVectorForm(Step s) {
+        if (!(s.op instanceof Mmul mm) || s.in.length != 2 || s.out.length != 1 || s.out[0].kind != Kind.COMPUTED
+                || s.out[0].dynamic) {
+            return;
+        }
+        for (long f : mm.iArgs()) if (f != 0) return;
+        double[] t = mm.tArgs();
+        if (t.length != 0 && !(t.length == 2 && t[0] == 1.0 && t[1] == 0.0)) return;
+        long[] a = s.in[0].shape, b = s.in[1].shape;
+        if (a.length != 2 || b.length != 2) return;
+        if (a[0] == 1 && a[1] > 1 && b[1] > 1) {            // [1,k] · [k,m] = ([k,m]ᵀ · v[k])ᵀ
+            Slot v = s.in[0];
+            s.in[0] = s.in[1];
+            s.in[1] = v;
+            s.inShapes = new long[][]{null, {a[1]}};
+            s.iArgs = new long[]{1, 0, 0};
+            s.outShapes = new long[][]{{b[1]}};
+        } else if (b[1] == 1 && b[0] > 1 && a[0] > 1) {     // [r,k] · [k,1] = [r,k] · v[k]
+            s.inShapes = new long[][]{null, {b[0]}};
+            s.iArgs = new long[]{0, 0, 0};
+            s.outShapes = new long[][]{{a[0]}};
+        }
+    }
+
+    private static INDArray bound(INDArray a, long[][] shapes, int i) {
+        return shapes == null || shapes[i] == null ? a : a.reshape('c', shapes[i]);
     }
 
     private Slot slotFor(String name) {
@@ -483,10 +526,10 @@ final class GraphExecutor {
     private static OpContext context(Step s) {
         OpContext oc = Nd4j.getExecutioner().buildContext();
         if (s.op instanceof DynamicCustomOp c) {
-            oc.setArgs(new INDArray[0], c.iArgs(), c.dArgs(), c.tArgs(), c.bArgs());
+            oc.setArgs(new INDArray[0], s.iArgs != null ? s.iArgs : c.iArgs(), c.dArgs(), c.tArgs(), c.bArgs());
         }
-        for (int i = 0; i < s.in.length; i++) if (!s.in[i].dynamic) oc.setInputArray(i, s.in[i].array);
-        for (int i = 0; i < s.out.length; i++) if (!s.out[i].dynamic) oc.setOutputArray(i, s.out[i].array);
+        for (int i = 0; i < s.in.length; i++) if (!s.in[i].dynamic) oc.setInputArray(i, bound(s.in[i].array, s.inShapes, i));
+        for (int i = 0; i < s.out.length; i++) if (!s.out[i].dynamic) oc.setOutputArray(i, bound(s.out[i].array, s.outShapes, i));
         return oc;
     }
 
