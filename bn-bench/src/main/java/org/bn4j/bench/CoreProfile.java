@@ -98,6 +98,8 @@ public final class CoreProfile {
         System.out.printf(Locale.ROOT, "%n== batch norm %s, layout %s, float32, outputs into preallocated arrays%n", shape, layout);
         profile("forward", g.train(), in, Map.of(NormCore.Y, y), rounds);
         profile("backward", g.backward(), bin, Map.of(NormCore.DX, dx), rounds);
+        System.out.printf(Locale.ROOT, "-- intermediate buffers held (forward and backward share them): %.1f MiB"
+                + " (input %.1f MiB)%n", g.train().scratchBytes() / 1048576.0, shape.bytes() / 1048576.0);
     }
 
     private static void profile(String name, CompiledGraph graph, Map<String, INDArray> in, Map<String, INDArray> into,

@@ -18,7 +18,8 @@ import java.util.Map;
  * shapes). Graphs the executor does not support run through {@code SameDiff.output}.
  *
  * <p>Outputs are detached from any DL4J workspace and owned by the caller, or written into arrays the caller
- * supplies ({@link #run(Map, Map)}). Calls are serialized.
+ * supplies ({@link #run(Map, Map)}). Calls are serialized, also with the graphs sharing the same intermediate
+ * buffers (the forward, backward and inference graphs of {@link NormCore#build}).
  */
 public final class CompiledGraph {
     private static final Logger log = LoggerFactory.getLogger(CompiledGraph.class);
@@ -26,13 +27,16 @@ public final class CompiledGraph {
     private final SameDiff sd;
     private final List<String> inputs;
     private final String[] outputs;
+    private final Scratch scratch;
     private GraphExecutor executor;
 
-    CompiledGraph(SameDiff sd, List<String> inputs, List<String> outputs) {
+    /** A graph with intermediates in {@code scratch}, which graphs that never run at the same time may share. */
+    CompiledGraph(SameDiff sd, List<String> inputs, List<String> outputs, Scratch scratch) {
         this.sd = sd;
         this.inputs = List.copyOf(inputs);
         this.outputs = outputs.toArray(new String[0]);
-        this.executor = new GraphExecutor(sd, this.inputs, this.outputs);
+        this.scratch = scratch;
+        this.executor = new GraphExecutor(sd, this.inputs, this.outputs, scratch);
     }
 
     /** The graph itself, for inspection, SameDiff's own differentiation in tests, or export. */
@@ -58,31 +62,41 @@ public final class CompiledGraph {
      * data type, else {@link IllegalArgumentException}); the other outputs are fresh arrays. The returned map holds
      * every output, the given arrays among them. The destinations must not overlap the inputs.
      */
-    public synchronized Map<String, INDArray> run(Map<String, INDArray> in, Map<String, INDArray> into) {
-        if (executor != null) {
-            try {
-                return executor.run(in, into, null);
-            } catch (GraphExecutor.UnsupportedGraphException e) {
-                log.debug("graph run through SameDiff.output: {}", e.getMessage());
-                executor = null;
+    public Map<String, INDArray> run(Map<String, INDArray> in, Map<String, INDArray> into) {
+        synchronized (scratch) {
+            if (executor != null) {
+                try {
+                    return executor.run(in, into, null);
+                } catch (GraphExecutor.UnsupportedGraphException e) {
+                    log.debug("graph run through SameDiff.output: {}", e.getMessage());
+                    executor = null;
+                }
             }
+            return runSameDiff(in, into);
         }
-        return runSameDiff(in, into);
     }
 
     /**
      * Runs the graph once more, adding the nanoseconds spent in each executor step to {@code stepNanos} (indexed as
      * {@link #stepLabels()}); for profiles.
      */
-    public synchronized Map<String, INDArray> runProfiled(Map<String, INDArray> in, Map<String, INDArray> into,
-                                                          long[] stepNanos) {
-        if (executor == null) throw new IllegalStateException("graph is not run by the executor");
-        return executor.run(in, into, stepNanos);
+    public Map<String, INDArray> runProfiled(Map<String, INDArray> in, Map<String, INDArray> into, long[] stepNanos) {
+        synchronized (scratch) {
+            if (executor == null) throw new IllegalStateException("graph is not run by the executor");
+            return executor.run(in, into, stepNanos);
+        }
     }
 
     /** The executor's steps (after a first run), or an empty list if the graph runs through SameDiff. */
-    public synchronized List<String> stepLabels() {
-        return executor == null ? List.of() : executor.stepLabels();
+    public List<String> stepLabels() {
+        synchronized (scratch) {
+            return executor == null ? List.of() : executor.stepLabels();
+        }
+    }
+
+    /** Bytes of intermediate buffers held for this graph (shared with the graphs of the same scratch). */
+    public long scratchBytes() {
+        return scratch.bytes();
     }
 
     /** The same graph through {@code SameDiff.output} (a session per call); the reference for tests. */

@@ -50,9 +50,9 @@ import java.util.Set;
  *       of that call; later calls must bring inputs of the same shapes (the graphs of {@link NormCore} have fixed
  *       placeholder shapes).</li>
  *   <li>Intermediate arrays are allocated once, outside any workspace, and shared between intermediates whose
- *       lifetimes do not overlap. An elementwise op may write into the buffer of an input that is not used
- *       afterwards. Fresh native allocations cost first-touch page faults on every call (DL4J-NOTES), which is
- *       what this avoids.</li>
+ *       lifetimes do not overlap, and with the other graphs of the same {@link Scratch}. An elementwise op may
+ *       write into the buffer of an input that is not used afterwards. Fresh native allocations cost first-touch
+ *       page faults on every call (DL4J-NOTES), which is what this avoids.</li>
  *   <li>{@code reshape} and {@code identity} are views (no copy) when the input is contiguous.</li>
  *   <li>The graph's outputs are written either into arrays the caller supplies (for example DL4J workspace
  *       arrays) or into fresh arrays that the caller owns; they never alias the reused intermediates.</li>
@@ -101,16 +101,16 @@ final class GraphExecutor {
         }
     }
 
-    /** A reused native buffer for intermediates of one data type and length. */
+    /** A reused native buffer for intermediates of one data type and length (from the {@link Scratch}). */
     private static final class Buffer {
         final DataType dataType;
         final long length;
         final INDArray flat;
 
-        Buffer(DataType dataType, long length) {
+        Buffer(DataType dataType, long length, INDArray flat) {
             this.dataType = dataType;
             this.length = length;
-            this.flat = Nd4j.createUninitialized(dataType, length);
+            this.flat = flat;
         }
 
         INDArray as(long[] shape) {
@@ -149,6 +149,7 @@ final class GraphExecutor {
     private final SameDiff sd;
     private final List<String> inputNames;
     private final String[] outputNames;
+    private final Scratch scratch;
 
     private final Map<String, Slot> slots = new LinkedHashMap<>();
     private final List<Step> steps = new ArrayList<>();
@@ -156,10 +157,11 @@ final class GraphExecutor {
     private final List<Slot> dynamicOutputSlots = new ArrayList<>();
     private boolean planned;
 
-    GraphExecutor(SameDiff sd, List<String> inputNames, String[] outputNames) {
+    GraphExecutor(SameDiff sd, List<String> inputNames, String[] outputNames, Scratch scratch) {
         this.sd = sd;
         this.inputNames = inputNames;
         this.outputNames = outputNames;
+        this.scratch = scratch;
     }
 
     /** Labels of the executed steps, in order (for profiles). */
@@ -539,6 +541,7 @@ final class GraphExecutor {
      */
     private void allocate() {
         Map<String, Deque<Buffer>> free = new HashMap<>();
+        Map<String, Integer> created = new HashMap<>();
         for (Step s : steps) {
             if (!s.isView()) {
                 for (Slot o : s.out) {
@@ -548,8 +551,14 @@ final class GraphExecutor {
                     }
                     Buffer b = inPlaceCandidate(s, o);
                     if (b == null) {
-                        Deque<Buffer> q = free.get(key(o.dataType, length(o.shape)));
-                        b = q == null || q.isEmpty() ? new Buffer(o.dataType, length(o.shape)) : q.pop();
+                        String key = key(o.dataType, length(o.shape));
+                        Deque<Buffer> q = free.get(key);
+                        if (q != null && !q.isEmpty()) {
+                            b = q.pop();
+                        } else {
+                            int n = created.merge(key, 1, Integer::sum) - 1;
+                            b = new Buffer(o.dataType, length(o.shape), scratch.buffer(o.dataType, length(o.shape), n));
+                        }
                     }
                     o.buffer = b;
                     o.array = b.as(o.shape);

@@ -44,9 +44,11 @@ public final class NormCore {
     public record Graphs(CompiledGraph train, CompiledGraph backward, CompiledGraph inference) {
     }
 
+    /** The three graphs, sharing their intermediate buffers (they never run at the same time). */
     public static Graphs build(NormSpec spec, Layout layout, DataType dt) {
-        CompiledGraph inference = spec.normalizes() && layout.statsPerFeature() ? inference(spec, layout, dt) : null;
-        return new Graphs(forward(spec, layout, dt), backward(spec, layout, dt), inference);
+        Scratch scratch = new Scratch();
+        CompiledGraph inference = spec.normalizes() && layout.statsPerFeature() ? inference(spec, layout, dt, scratch) : null;
+        return new Graphs(forward(spec, layout, dt, scratch), backward(spec, layout, dt, scratch), inference);
     }
 
     /** Placeholders shared by the graphs. */
@@ -76,6 +78,10 @@ public final class NormCore {
 
     /** Training forward: inputs x [w] [gamma beta] [noiseS noiseM]; outputs y [mean v count]. */
     public static CompiledGraph forward(NormSpec spec, Layout layout, DataType dt) {
+        return forward(spec, layout, dt, new Scratch());
+    }
+
+    static CompiledGraph forward(NormSpec spec, Layout layout, DataType dt, Scratch scratch) {
         Inputs in = new Inputs(dt);
         SameDiff sd = in.sd;
         SDVariable[] common = in.xMaskGammaBeta(spec, layout);
@@ -114,7 +120,7 @@ public final class NormCore {
         if (w != null) y = y.mul(w);
         if (y == x) y = sd.identity(x);
         y.rename(Y);
-        return new CompiledGraph(sd, in.names, outs);
+        return new CompiledGraph(sd, in.names, outs, scratch);
     }
 
     /**
@@ -122,6 +128,10 @@ public final class NormCore {
      * outputs dx [dgamma dbeta].
      */
     public static CompiledGraph backward(NormSpec spec, Layout layout, DataType dt) {
+        return backward(spec, layout, dt, new Scratch());
+    }
+
+    static CompiledGraph backward(NormSpec spec, Layout layout, DataType dt, Scratch scratch) {
         Inputs in = new Inputs(dt);
         SameDiff sd = in.sd;
         SDVariable x = in.ph(X, layout.shape());
@@ -200,11 +210,15 @@ public final class NormCore {
         }
         if (dx == dy) dx = sd.identity(dy);
         dx.rename(DX);
-        return new CompiledGraph(sd, in.names, outs);
+        return new CompiledGraph(sd, in.names, outs, scratch);
     }
 
     /** Inference: inputs x [w] [gamma beta] meanRun vRun; output y = γ (x − μ_run)/sqrt(v_run + ε) + β. */
     public static CompiledGraph inference(NormSpec spec, Layout layout, DataType dt) {
+        return inference(spec, layout, dt, new Scratch());
+    }
+
+    static CompiledGraph inference(NormSpec spec, Layout layout, DataType dt, Scratch scratch) {
         Inputs in = new Inputs(dt);
         SameDiff sd = in.sd;
         SDVariable[] common = in.xMaskGammaBeta(spec, layout);
@@ -219,7 +233,7 @@ public final class NormCore {
         SDVariable y = x.mul(k).add(b);
         if (w != null) y = y.mul(w);
         y.rename(Y);
-        return new CompiledGraph(sd, in.names, List.of(Y));
+        return new CompiledGraph(sd, in.names, List.of(Y), scratch);
     }
 
     /**
