@@ -587,9 +587,13 @@ final class GraphExecutor {
         return false;
     }
 
-    /** Elementwise ops may write over an input that is not read afterwards. */
+    /**
+     * Elementwise ops may write over an input that is not read afterwards; not broadcasting ones, which ND4J runs
+     * several times slower in place (it copies).
+     */
     private Buffer inPlaceCandidate(Step s, Slot o) {
         if (!elementwise(s.op) || s.out.length != 1) return null;
+        for (Slot i : s.in) if (!Arrays.equals(i.shape, o.shape)) return null;
         for (Slot i : s.in) {
             Slot r = i.root();
             if (r.kind != Kind.COMPUTED || r.dynamic || r.buffer == null) continue;
