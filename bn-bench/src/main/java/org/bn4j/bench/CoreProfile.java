@@ -4,23 +4,9 @@ import org.bn4j.core.CompiledGraph;
 import org.bn4j.core.Layout;
 import org.bn4j.core.NormCore;
 import org.bn4j.layers.BatchNorm;
-import org.deeplearning4j.nn.api.Layer;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.layers.BatchNormalization;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.nn.workspace.ArrayType;
-import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
-import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
-import org.nd4j.linalg.api.memory.enums.AllocationPolicy;
-import org.nd4j.linalg.api.memory.enums.LearningPolicy;
-import org.nd4j.linalg.api.memory.enums.ResetPolicy;
-import org.nd4j.linalg.api.memory.enums.SpillPolicy;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.config.NoOp;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,17 +15,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
- * Micro-benchmarks for the core's executor, outside JMH, all alternatives of one shape interleaved in one JVM and
- * reported as medians over rounds.
+ * Per-op profile of the core's executor on the batch-norm graphs, outside JMH: every step timed over rounds of
+ * calls, medians reported.
  *
  * <pre>
- *   CoreProfile ops    [ROUNDS] [SHAPE...]   per-op profile of the batch-norm forward and backward graphs
- *   CoreProfile layers [ROUNDS] [SHAPE...]   fwd and fwd+bwd of bn4j, DL4J's built-in layer and PyTorch, with the
- *                                            Layer API without workspaces (as the bench) and with workspaces (as fit)
+ *   CoreProfile [ROUNDS] [SHAPE...]   per-op profile of the batch-norm forward and backward graphs (float32)
  * </pre>
+ * {@link LayerTiming} times whole layers.
  * Threads come from the environment (OMP_NUM_THREADS for ND4J, -Dai.djl.pytorch.num_threads for PyTorch); run it
  * the way the bench runs (see bn-bench/pom.xml) and state them.
  */
@@ -52,15 +36,12 @@ public final class CoreProfile {
     }
 
     public static void main(String[] args) {
-        String mode = args.length > 0 ? args[0] : "layers";
-        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 15;
-        List<String> shapes = args.length > 2 ? Arrays.asList(args).subList(2, args.length) : DEFAULT_SHAPES;
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
+        List<String> shapes = args.length > 1 ? Arrays.asList(args).subList(1, args.length) : DEFAULT_SHAPES;
         System.out.printf(Locale.ROOT, "threads: OMP_NUM_THREADS=%s, pytorch %s; load average at start %s%n",
                 System.getenv("OMP_NUM_THREADS"), System.getProperty("ai.djl.pytorch.num_threads"), loadAverage());
         for (String s : shapes) {
-            Shape shape = Shape.parse(s);
-            if (mode.equals("ops")) ops(shape, rounds);
-            else layers(shape, rounds);
+            ops(Shape.parse(s), rounds);
         }
         System.out.printf(Locale.ROOT, "load average at end %s%n", loadAverage());
     }
@@ -130,93 +111,6 @@ public final class CoreProfile {
         System.out.printf(Locale.ROOT, "   %7.3f          sum of step medians (rest: executor overhead)%n", sum);
     }
 
-    // ------------------------------------------------------------------ layer timings
-
-    /** A DL4J-API layer with workspaces opened the way MultiLayerNetwork.fit opens them, or none. */
-    static final class LayerRun {
-        private static final WorkspaceConfiguration WS = WorkspaceConfiguration.builder().initialSize(0)
-                .overallocationLimit(0.05).policyLearning(LearningPolicy.FIRST_LOOP).policyReset(ResetPolicy.BLOCK_LEFT)
-                .policySpill(SpillPolicy.REALLOCATE).policyAllocation(AllocationPolicy.OVERALLOCATE).build();
-        final Layer layer;
-        final INDArray x;
-        final INDArray eps;
-        final LayerWorkspaceMgr mgr;
-        final boolean workspaces;
-
-        LayerRun(Supplier<org.deeplearning4j.nn.conf.layers.Layer> conf, Shape shape, boolean workspaces) {
-            MultiLayerConfiguration c = new NeuralNetConfiguration.Builder().seed(12345).dataType(DataType.FLOAT)
-                    .updater(new NoOp()).list().layer(conf.get())
-                    .setInputType(Dl4jLayerKernel.inputType(shape)).build();
-            MultiLayerNetwork net = new MultiLayerNetwork(c);
-            net.init();
-            net.initGradientsView();
-            layer = net.getLayer(0);
-            Nd4j.getRandom().setSeed(42);
-            x = Nd4j.randn(DataType.FLOAT, shape.dims());
-            eps = Nd4j.randn(DataType.FLOAT, shape.dims());
-            this.workspaces = workspaces;
-            mgr = !workspaces ? LayerWorkspaceMgr.noWorkspaces() : LayerWorkspaceMgr.builder()
-                    .with(ArrayType.ACTIVATIONS, "PROBE_ACT", WS)
-                    .with(ArrayType.ACTIVATION_GRAD, "PROBE_GRAD", WS)
-                    .with(ArrayType.FF_WORKING_MEM, "PROBE_WORK", WS)
-                    .with(ArrayType.BP_WORKING_MEM, "PROBE_WORK", WS)
-                    .with(ArrayType.INPUT, "PROBE_ACT", WS)
-                    .noWorkspaceFor(ArrayType.RNN_FF_LOOP_WORKING_MEM).noWorkspaceFor(ArrayType.RNN_BP_LOOP_WORKING_MEM)
-                    .noWorkspaceFor(ArrayType.UPDATER_WORKING_MEM)
-                    .build();
-        }
-
-        void fwd() {
-            if (!workspaces) {
-                layer.activate(x, true, mgr);
-                return;
-            }
-            try (MemoryWorkspace a = mgr.notifyScopeEntered(ArrayType.ACTIVATIONS)) {
-                layer.activate(x, true, mgr);
-            }
-        }
-
-        void fwdbwd() {
-            if (!workspaces) {
-                layer.activate(x, true, mgr);
-                layer.backpropGradient(eps, mgr);
-                return;
-            }
-            try (MemoryWorkspace a = mgr.notifyScopeEntered(ArrayType.ACTIVATIONS)) {
-                layer.activate(x, true, mgr);
-                try (MemoryWorkspace g = mgr.notifyScopeEntered(ArrayType.ACTIVATION_GRAD)) {
-                    layer.backpropGradient(eps, mgr);
-                }
-            }
-        }
-    }
-
-    static void layers(Shape shape, int rounds) {
-        Map<String, Runnable> jobs = new LinkedHashMap<>();
-        for (boolean ws : new boolean[]{false, true}) {
-            String w = ws ? "ws" : "no-ws";
-            LayerRun bn4j = new LayerRun(() -> new BatchNorm.Builder().build(), shape, ws);
-            jobs.put("bn4j " + w + " fwd", bn4j::fwd);
-            jobs.put("bn4j " + w + " fwdbwd", bn4j::fwdbwd);
-            if (shape.rank() != 3) {   // DL4J's layer mis-handles NCW input (see Dl4jLayerKernel)
-                LayerRun dl4j = new LayerRun(() -> new BatchNormalization.Builder().build(), shape, ws);
-                jobs.put("dl4j " + w + " fwd", dl4j::fwd);
-                jobs.put("dl4j " + w + " fwdbwd", dl4j::fwdbwd);
-            }
-        }
-        TorchKernel torch = new TorchKernel(TorchKernel.Op.BATCH_NORM, shape);
-        jobs.put("pytorch fwd", torch::fwd);
-        jobs.put("pytorch fwdbwd", torch::fwdbwd);
-        System.out.printf(Locale.ROOT, "%n== batch norm %s, float32 (median ms over %d rounds, interleaved)%n", shape, rounds);
-        Map<String, Double> med = time(jobs, rounds, shape.elements() > 1_000_000 ? 3 : 20);
-        med.forEach((k, v) -> {
-            String pass = k.endsWith("fwdbwd") ? "fwdbwd" : "fwd";
-            double torchMs = med.get("pytorch " + pass);
-            System.out.printf(Locale.ROOT, "   %-22s %9.3f ms   %6.2f x pytorch%n", k, v, v / torchMs);
-        });
-        torch.close();
-    }
-
     /** Runs every job {@code inner} times per round, jobs interleaved, and returns the median per call. */
     static Map<String, Double> time(Map<String, Runnable> jobs, int rounds, int inner) {
         for (Runnable r : jobs.values()) for (int i = 0; i < 3; i++) r.run();
@@ -239,7 +133,7 @@ public final class CoreProfile {
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
-    private static String loadAverage() {
+    static String loadAverage() {
         try {
             return new String(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/loadavg"))).trim();
         } catch (java.io.IOException e) {

@@ -4,6 +4,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -101,6 +103,49 @@ class GraphExecutorTest {
         assertThrows(IllegalArgumentException.class, () -> fwd.run(wrong));
         assertThrows(IllegalArgumentException.class, () -> fwd.run(inputs(c, DataType.DOUBLE, 1),
                 Map.of(NormCore.Y, Nd4j.create(DataType.DOUBLE, 4, 7))));
+    }
+
+    /**
+     * The executor's own rewrites on a small hand-made graph: products with row/column-vector matrices (run as
+     * matrix–vector products), a product of a large array with two small factors (reassociated) next to one whose
+     * inner product is read twice (left alone), a legacy sum that ND4J runs as a copy, a reshape of an input.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("types")
+    void rewritesGiveTheSameResultsAsSameDiff(DataType dt) {
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.placeHolder("x", dt, 16, 8);
+        SDVariable s = sd.placeHolder("s", dt, 1, 8);
+        SDVariable c = sd.placeHolder("c", dt, 1, 8);
+        SDVariable rowSum = sd.mmul(sd.constant(Nd4j.ones(dt, 1, 16)), x).mul(2.0);   // [1,16]·[16,8]
+        SDVariable colSum = sd.mmul(x, sd.constant(Nd4j.ones(dt, 8, 1))).mul(3.0);    // [16,8]·[8,1]
+        SDVariable once = x.mul(s).mul(c);                                              // (x·s)·c, inner read once
+        SDVariable xs = x.mul(s);
+        SDVariable twice = xs.mul(c).add(xs);                                           // inner read twice
+        SDVariable flat = x.reshape(128).mul(2.0);
+        List<String> outs = List.of(rowSum.name(), colSum.name(), once.name(), twice.name(), flat.name());
+        CompiledGraph g = new CompiledGraph(sd, List.of("x", "s", "c"), outs, new Scratch());
+        for (int call = 0; call < 2; call++) {
+            Nd4j.getRandom().setSeed(call);
+            Map<String, INDArray> in = Map.of("x", Nd4j.randn(dt, 16, 8), "s", Nd4j.randn(dt, 1, 8), "c", Nd4j.randn(dt, 1, 8));
+            assertOutputsEqual("call " + call, g.run(in), g.runSameDiff(in), dt == DataType.DOUBLE ? 1e-12 : 1e-5);
+        }
+        List<String> steps = g.stepLabels();
+        assertEquals(2, steps.stream().filter(l -> l.endsWith("(matrix-vector)")).count(), steps.toString());
+        assertEquals(1, steps.stream().filter(l -> l.endsWith("(reassociated)")).count(), steps.toString());
+
+        // a legacy sum along a unit axis, which ND4J runs as a copy (SameDiff.output itself fails on it in M2.1)
+        SameDiff sd2 = SameDiff.create();
+        SDVariable v = sd2.placeHolder("c", dt, 6, 1);
+        SDVariable vec = v.sum(true, 1);
+        CompiledGraph g2 = new CompiledGraph(sd2, List.of("c"), List.of(vec.name()), new Scratch());
+        INDArray c0 = Nd4j.randn(dt, 6, 1);
+        assertEquals(c0, g2.run(Map.of("c", c0)).get(vec.name()));
+        assertTrue(g2.stepLabels().get(0).contains("(copy)"), g2.stepLabels().toString());
+    }
+
+    static Stream<DataType> types() {
+        return Stream.of(DataType.DOUBLE, DataType.FLOAT);
     }
 
     private static void assertOutputsEqual(String what, Map<String, INDArray> got, Map<String, INDArray> expected, double eps) {
