@@ -44,7 +44,8 @@ import java.util.Set;
  * calls, instead of a SameDiff session per call.
  *
  * <p>Every op of the graph is executed as it is defined (its own ND4J kernel through an {@link OpContext}, with
- * its own integer/float/boolean arguments); what differs from {@code SameDiff.output} is only the bookkeeping:
+ * its own integer/float/boolean arguments); what differs from {@code SameDiff.output} is the bookkeeping, and two
+ * rewrites into equal products:
  * <ul>
  *   <li>The plan (op order, shapes, one {@link OpContext} per op) is made on the first call, for the input shapes
  *       of that call; later calls must bring inputs of the same shapes (the graphs of {@link NormCore} have fixed
@@ -54,6 +55,9 @@ import java.util.Set;
  *       write into the buffer of an input that is not used afterwards. Fresh native allocations cost first-touch
  *       page faults on every call (DL4J-NOTES), which is what this avoids.</li>
  *   <li>{@code reshape} and {@code identity} are views (no copy) when the input is contiguous.</li>
+ *   <li>Two rewrites that compute the same values with a faster kernel: a matrix product with a [1,k] or [k,1]
+ *       operand runs as a BLAS matrix–vector product ({@link #matrixVectorForm}), and {@code (a ⊙ s) ⊙ c} with a
+ *       large {@code a} and small {@code s}, {@code c} runs as {@code a ⊙ (s ⊙ c)} ({@link #reassociate}).</li>
  *   <li>The graph's outputs are written either into arrays the caller supplies (for example DL4J workspace
  *       arrays) or into fresh arrays that the caller owns; they never alias the reused intermediates.</li>
  * </ul>
@@ -275,6 +279,10 @@ final class GraphExecutor {
     // ------------------------------------------------------------------ planning
 
     private void plan(Map<String, INDArray> in) {
+        slots.clear();
+        steps.clear();
+        inputSlots.clear();
+        dynamicOutputSlots.clear();
         List<DifferentialFunction> ops = neededOps();
         Set<String> outs = new HashSet<>(Arrays.asList(outputNames));
 
