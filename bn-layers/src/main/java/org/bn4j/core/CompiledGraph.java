@@ -39,6 +39,11 @@ public final class CompiledGraph {
         this.executor = new GraphExecutor(sd, this.inputs, this.outputs, scratch);
     }
 
+    /** A graph with its own intermediate buffers, for graphs built outside {@link NormCore} (weight norm). */
+    public static CompiledGraph of(SameDiff sd, List<String> inputs, List<String> outputs) {
+        return new CompiledGraph(sd, inputs, outputs, new Scratch());
+    }
+
     /** The graph itself, for inspection, SameDiff's own differentiation in tests, or export. */
     public SameDiff sameDiff() {
         return sd;

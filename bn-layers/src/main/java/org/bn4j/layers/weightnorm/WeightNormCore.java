@@ -1,5 +1,6 @@
 package org.bn4j.layers.weightnorm;
 
+import org.bn4j.core.CompiledGraph;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -37,7 +38,7 @@ public final class WeightNormCore {
     }
 
     /** The training/inference forward and the backward graph of one layer on one input shape. */
-    public record Graphs(WnGraph forward, WnGraph backward) {
+    public record Graphs(CompiledGraph forward, CompiledGraph backward) {
     }
 
     /**
@@ -94,7 +95,7 @@ public final class WeightNormCore {
     }
 
     /** Forward: inputs x v g [b] (g shaped unitShape, b biasShape); output z = op(x, g·v/‖v‖) + b. */
-    public static WnGraph forward(LinearOp op, long[] xShape, boolean bias, DataType dt) {
+    public static CompiledGraph forward(LinearOp op, long[] xShape, boolean bias, DataType dt) {
         Inputs in = new Inputs(dt);
         SameDiff sd = in.sd;
         SDVariable x = in.ph(X, xShape);
@@ -105,11 +106,11 @@ public final class WeightNormCore {
         SDVariable z = op.forward(sd, x, w);
         if (b != null) z = z.add(b);
         z.rename(Z);
-        return new WnGraph(sd, in.names, List.of(Z));
+        return CompiledGraph.of(sd, in.names, List.of(Z));
     }
 
     /** Backward: inputs x v g dz; outputs dx dv dg [db] (dg shaped unitShape, db [nOut]). */
-    public static WnGraph backward(LinearOp op, long[] xShape, long[] zShape, boolean bias, DataType dt) {
+    public static CompiledGraph backward(LinearOp op, long[] xShape, long[] zShape, boolean bias, DataType dt) {
         Inputs in = new Inputs(dt);
         SameDiff sd = in.sd;
         SDVariable x = in.ph(X, xShape);
@@ -131,14 +132,14 @@ public final class WeightNormCore {
             sum(sd, dz, zShape, false, op.outputReduceAxes()).rename(DB);
             outs.add(DB);
         }
-        return new WnGraph(sd, in.names, outs);
+        return CompiledGraph.of(sd, in.names, outs);
     }
 
     /**
      * Statistics for the data-dependent initialization: inputs x v; outputs tMean, tVar [nOut], the per-unit mean
      * and biased variance of t = op(x, v/‖v‖).
      */
-    public static WnGraph initStatistics(LinearOp op, long[] xShape, long[] zShape, DataType dt) {
+    public static CompiledGraph initStatistics(LinearOp op, long[] xShape, long[] zShape, DataType dt) {
         Inputs in = new Inputs(dt);
         SameDiff sd = in.sd;
         SDVariable x = in.ph(X, xShape);
@@ -150,6 +151,6 @@ public final class WeightNormCore {
         SDVariable u = t.sub(mean);
         sd.reshape(mean, op.nOut()).rename(T_MEAN);
         sum(sd, u.mul(u), zShape, false, axes).div(m).rename(T_VAR);
-        return new WnGraph(sd, in.names, List.of(T_MEAN, T_VAR));
+        return CompiledGraph.of(sd, in.names, List.of(T_MEAN, T_VAR));
     }
 }
