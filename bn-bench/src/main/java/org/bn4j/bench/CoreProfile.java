@@ -61,7 +61,7 @@ public final class CoreProfile {
 
     static void ops(Shape shape, int rounds) {
         BatchNorm conf = new BatchNorm.Builder().build();
-        Layout layout = conf.layout(view(shape), null, 1).simplify();
+        Layout layout = conf.layout(view(shape), null, 1, shape.rank() == 3).simplify();
         NormCore.Graphs g = NormCore.build(conf.normSpec(), layout, DataType.FLOAT);
         Nd4j.getRandom().setSeed(1);
         Map<String, INDArray> in = new HashMap<>();
