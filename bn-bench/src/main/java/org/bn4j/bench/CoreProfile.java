@@ -124,6 +124,9 @@ public final class CoreProfile {
         Map<String, List<Double>> t = new LinkedHashMap<>();
         for (int r = 0; r < rounds; r++) {
             for (Map.Entry<String, Runnable> e : jobs.entrySet()) {
+                // outputs without workspaces are fresh native arrays, freed only after a GC: collect between
+                // measurements (untimed) so that native memory stays bounded
+                System.gc();
                 long t0 = System.nanoTime();
                 for (int i = 0; i < inner; i++) e.getValue().run();
                 t.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add((System.nanoTime() - t0) / 1e6 / inner);
