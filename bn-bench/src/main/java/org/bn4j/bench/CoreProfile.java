@@ -113,18 +113,35 @@ public final class CoreProfile {
 
     /** Runs every job {@code inner} times per round, jobs interleaved, and returns the median per call. */
     static Map<String, Double> time(Map<String, Runnable> jobs, int rounds, int inner) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        times(jobs, rounds, inner).forEach((k, v) -> out.put(k, median(v)));
+        return out;
+    }
+
+    /** Runs every job {@code inner} times per round, jobs interleaved; the time per call of every round. */
+    static Map<String, double[]> times(Map<String, Runnable> jobs, int rounds, int inner) {
         for (Runnable r : jobs.values()) for (int i = 0; i < 3; i++) r.run();
         Map<String, List<Double>> t = new LinkedHashMap<>();
         for (int r = 0; r < rounds; r++) {
             for (Map.Entry<String, Runnable> e : jobs.entrySet()) {
+                // outputs without workspaces are fresh native arrays, freed only after a GC: collect between
+                // measurements (untimed) so that native memory stays bounded
+                System.gc();
                 long t0 = System.nanoTime();
                 for (int i = 0; i < inner; i++) e.getValue().run();
                 t.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add((System.nanoTime() - t0) / 1e6 / inner);
             }
         }
-        Map<String, Double> out = new LinkedHashMap<>();
-        t.forEach((k, v) -> out.put(k, median(v.stream().mapToDouble(Double::doubleValue).toArray())));
+        Map<String, double[]> out = new LinkedHashMap<>();
+        t.forEach((k, v) -> out.put(k, v.stream().mapToDouble(Double::doubleValue).toArray()));
         return out;
+    }
+
+    /** The q-quantile (0..1) of the values, nearest rank. */
+    static double quantile(double[] v, double q) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s[(int) Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))];
     }
 
     static double median(double[] v) {

@@ -131,12 +131,14 @@ public final class LayerTiming {
         TorchKernel torch = new TorchKernel(TorchKernel.Op.BATCH_NORM, shape);
         jobs.put("pytorch fwd", torch::fwd);
         jobs.put("pytorch fwdbwd", torch::fwdbwd);
-        System.out.printf(Locale.ROOT, "%n== batch norm %s, float32 (median ms over %d rounds, interleaved)%n", shape, rounds);
-        Map<String, Double> med = CoreProfile.time(jobs, rounds, shape.elements() > 1_000_000 ? 3 : 20);
-        med.forEach((k, v) -> {
-            String pass = k.endsWith("fwdbwd") ? "fwdbwd" : "fwd";
-            double torchMs = med.get("pytorch " + pass);
-            System.out.printf(Locale.ROOT, "   %-22s %9.3f ms   %6.2f x pytorch%n", k, v, v / torchMs);
+        System.out.printf(Locale.ROOT, "%n== batch norm %s, float32 (%d rounds, interleaved; per call: median and 10th percentile over rounds)%n", shape, rounds);
+        Map<String, double[]> t = CoreProfile.times(jobs, rounds, shape.elements() > 1_000_000 ? 3 : 20);
+        System.out.printf(Locale.ROOT, "   %-22s %10s %10s %12s %12s%n", "", "median ms", "p10 ms", "median/torch", "p10/torch");
+        t.forEach((k, v) -> {
+            double[] pt = t.get("pytorch " + (k.endsWith("fwdbwd") ? "fwdbwd" : "fwd"));
+            double med = CoreProfile.median(v), p10 = CoreProfile.quantile(v, 0.1);
+            System.out.printf(Locale.ROOT, "   %-22s %10.3f %10.3f %12.2f %12.2f%n", k, med, p10,
+                    med / CoreProfile.median(pt), p10 / CoreProfile.quantile(pt, 0.1));
         });
         torch.close();
     }

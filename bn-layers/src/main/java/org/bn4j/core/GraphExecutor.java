@@ -159,6 +159,8 @@ final class GraphExecutor {
     private final List<Step> steps = new ArrayList<>();
     private final List<Slot> inputSlots = new ArrayList<>();
     private final List<Slot> dynamicOutputSlots = new ArrayList<>();
+    /** Untouched arrays that give shapes while planning, released when the plan is made. */
+    private final List<INDArray> donors = new ArrayList<>();
     private boolean planned;
 
     GraphExecutor(SameDiff sd, List<String> inputNames, String[] outputNames, Scratch scratch) {
@@ -283,6 +285,7 @@ final class GraphExecutor {
         steps.clear();
         inputSlots.clear();
         dynamicOutputSlots.clear();
+        donors.clear();
         List<DifferentialFunction> ops = neededOps();
         Set<String> outs = new HashSet<>(Arrays.asList(outputNames));
 
@@ -333,7 +336,7 @@ final class GraphExecutor {
                     o.kind = Kind.COMPUTED;
                     o.producer = step;
                     o.dynamic = o.graphOutput;
-                    o.array = Nd4j.createUninitialized(o.dataType, o.shape);
+                    o.array = donor(o.dataType, o.shape);
                 }
             }
             if (op instanceof ReduceOp && !(op instanceof CustomOp)) {
@@ -365,6 +368,15 @@ final class GraphExecutor {
             s.dynamic = Arrays.stream(s.in).anyMatch(x -> x.dynamic) || Arrays.stream(s.out).anyMatch(x -> x.dynamic);
             if (!s.reduceAsCopy) s.context = context(s);
         }
+        for (INDArray d : donors) if (!d.wasClosed()) d.close();
+        donors.clear();
+    }
+
+    /** An array that only gives its shape to the shape functions while planning (never written or read). */
+    private INDArray donor(DataType dataType, long[] shape) {
+        INDArray a = Nd4j.createUninitialized(dataType, shape);
+        donors.add(a);
+        return a;
     }
 
     /**
@@ -394,7 +406,7 @@ final class GraphExecutor {
                 t.shape = tShape;
                 t.dataType = a.dataType;
                 t.producer = ts;
-                t.array = Nd4j.createUninitialized(t.dataType, t.shape);
+                t.array = donor(t.dataType, t.shape);
                 steps.remove(p);
                 slots.remove(a.name);
                 slots.put(t.name, t);
