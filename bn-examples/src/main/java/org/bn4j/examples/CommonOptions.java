@@ -38,6 +38,18 @@ public class CommonOptions {
         return out != null ? out : Path.of("results", mixee.name());
     }
 
+    /** The command as typed: {@code bn4j-examples <command> <arguments>}. */
+    public String commandLine() {
+        java.util.List<String> args = mixee.commandLine().getParseResult() == null ? java.util.List.of()
+                : mixee.commandLine().getParseResult().originalArgs();
+        return "bn4j-examples " + String.join(" ", args);
+    }
+
+    /** The parse result of the command (null before parsing). */
+    public picocli.CommandLine.ParseResult parseResult() {
+        return mixee.commandLine().getParseResult();
+    }
+
     /** Loads Fashion-MNIST as chosen by {@code --data}, printing which data is used. */
     public FashionMnist loadData() throws IOException {
         return FashionMnist.load(data, System.out::println);

@@ -2,6 +2,12 @@ package org.bn4j.examples;
 
 import org.bn4j.examples.compare.CompareCommand;
 import org.bn4j.examples.data.MakeSubsetCommand;
+import org.bn4j.examples.experiments.DecouplingCommand;
+import org.bn4j.examples.experiments.IcsCommand;
+import org.bn4j.examples.experiments.LandscapeCommand;
+import org.bn4j.examples.experiments.LpCommand;
+import org.bn4j.examples.experiments.NoiseCommand;
+import org.bn4j.examples.experiments.SaturationCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -17,7 +23,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "bn4j-examples", mixinStandardHelpOptions = true, version = "bn4j examples 0.1.0-SNAPSHOT",
         description = "Experiments with the bn4j normalization layers on Fashion-MNIST.",
-        subcommands = {CompareCommand.class, MakeSubsetCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {CompareCommand.class, SaturationCommand.class, NoiseCommand.class, LandscapeCommand.class, IcsCommand.class,
+                LpCommand.class, DecouplingCommand.class, MakeSubsetCommand.class, CommandLine.HelpCommand.class})
 public class Main implements Runnable {
 
     @Spec

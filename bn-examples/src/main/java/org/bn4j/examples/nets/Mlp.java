@@ -1,7 +1,5 @@
 package org.bn4j.examples.nets;
 
-import java.util.function.Supplier;
-
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -10,17 +8,20 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
- * The small MLP of the {@code compare} experiment:
- * {@code 784 → dense 256 → [norm] → ReLU → dense 10 → softmax} (cross-entropy loss), Xavier
- * (Glorot) uniform initialization, float32. The first dense layer has no bias when a normalization
- * layer follows it (the norm's β takes its place). No regularization.
+ * Multilayer perceptrons of the experiments:
+ * {@code inputs → [dense h_k → norm → activation] × K → dense classes → softmax} (cross-entropy). A dense layer
+ * followed by a normalization layer has no bias (the norm's β takes its place). Layers are named {@code fc1..fcK},
+ * {@code norm1..normK}, {@code act1..actK}, {@code out}. float32, no regularization; the variant's initialization
+ * (Xavier uniform, or LeCun normal for SELU).
+ *
+ * <p>{@code compare} uses 784 → 256 → [norm] → ReLU → 10; {@code saturation} uses 784 → 100 → [norm] → tanh →
+ * 100 → [norm] → tanh → 10.
  */
 public final class Mlp {
 
@@ -28,33 +29,37 @@ public final class Mlp {
     }
 
     /**
-     * @param inputs  input width (784 for Fashion-MNIST)
-     * @param hidden  hidden width (256 in {@code compare})
-     * @param classes number of classes
-     * @param norm    normalization layer between the dense layer and the ReLU, or null for none;
-     *                its size must be inferred from the input type
+     * @param hidden     widths of the hidden layers
+     * @param activation hidden activation (replaced by SELU for the SELU variant)
      */
-    public static MultiLayerConfiguration conf(int inputs, int hidden, int classes, Supplier<Layer> norm,
+    public static MultiLayerConfiguration conf(int inputs, int[] hidden, int classes, Variant v, Activation activation,
                                                IUpdater updater, long seed) {
-        boolean hasNorm = norm != null;
+        Activation act = v.activationOr(activation);
         NeuralNetConfiguration.ListBuilder b = new NeuralNetConfiguration.Builder()
                 .seed(seed)
                 .dataType(DataType.FLOAT)
                 .updater(updater)
-                .weightInit(WeightInit.XAVIER_UNIFORM)
-                .list()
-                .layer(new DenseLayer.Builder().nOut(hidden).activation(Activation.IDENTITY).hasBias(!hasNorm).build());
-        if (hasNorm) {
-            b.layer(norm.get());
+                .weightInit(v.init())
+                .list();
+        for (int k = 0; k < hidden.length; k++) {
+            b.layer(new DenseLayer.Builder().nOut(hidden[k]).activation(Activation.IDENTITY).hasBias(!v.hasNorm())
+                    .name("fc" + (k + 1)).build());
+            if (v.hasNorm()) {
+                Layer n = v.norm().get();
+                n.setLayerName("norm" + (k + 1));
+                b.layer(n);
+            }
+            b.layer(new ActivationLayer.Builder().activation(act).name("act" + (k + 1)).build());
         }
-        b.layer(new ActivationLayer.Builder().activation(Activation.RELU).build());
-        b.layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(classes).activation(Activation.SOFTMAX).build());
+        b.layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(classes).activation(Activation.SOFTMAX)
+                .name("out").build());
         return b.setInputType(InputType.feedForward(inputs)).build();
     }
 
     /** Builds and initializes the network. */
-    public static MultiLayerNetwork build(int inputs, int hidden, int classes, Supplier<Layer> norm, IUpdater updater, long seed) {
-        MultiLayerNetwork net = new MultiLayerNetwork(conf(inputs, hidden, classes, norm, updater, seed));
+    public static MultiLayerNetwork build(int inputs, int[] hidden, int classes, Variant v, Activation activation,
+                                          IUpdater updater, long seed) {
+        MultiLayerNetwork net = new MultiLayerNetwork(conf(inputs, hidden, classes, v, activation, updater, seed));
         net.init();
         return net;
     }

@@ -11,7 +11,9 @@ import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.XYStyler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
+import org.knowm.xchart.style.colors.XChartSeriesColors;
 
 /** PNG line charts with XChart (headless). */
 public final class Plots {
@@ -33,16 +35,25 @@ public final class Plots {
     }
 
     /** Options beyond the titles. */
-    public record Style(boolean markers, boolean logY, Double yMin, Double yMax) {
-        public static final Style LINES = new Style(false, false, null, null);
-        public static final Style MARKERS = new Style(true, false, null, null);
+    public record Style(boolean markers, boolean logY, Double yMin, Double yMax, Styler.LegendPosition legend,
+                        boolean logX) {
+        public static final Style LINES = new Style(false, false, null, null, Styler.LegendPosition.InsideSE, false);
+        public static final Style MARKERS = new Style(true, false, null, null, Styler.LegendPosition.InsideSE, false);
 
         public Style withYRange(Double min, Double max) {
-            return new Style(markers, logY, min, max);
+            return new Style(markers, logY, min, max, legend, logX);
         }
 
         public Style withLogY() {
-            return new Style(markers, true, yMin, yMax);
+            return new Style(markers, true, yMin, yMax, legend, logX);
+        }
+
+        public Style withLogX() {
+            return new Style(markers, logY, yMin, yMax, legend, true);
+        }
+
+        public Style withLegend(Styler.LegendPosition p) {
+            return new Style(markers, logY, yMin, yMax, p, logX);
         }
     }
 
@@ -51,10 +62,11 @@ public final class Plots {
             throws IOException {
         XYChart chart = new XYChartBuilder().width(900).height(560).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle).build();
         Styler st = chart.getStyler();
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
+        chart.getStyler().setLegendPosition(style.legend());
         chart.getStyler().setChartBackgroundColor(Color.WHITE);
         chart.getStyler().setPlotGridLinesVisible(true);
         chart.getStyler().setYAxisLogarithmic(style.logY());
+        chart.getStyler().setXAxisLogarithmic(style.logX());
         if (style.yMin() != null) {
             chart.getStyler().setYAxisMin(style.yMin());
         }
@@ -68,6 +80,82 @@ public final class Plots {
                 xy.setMarker(SeriesMarkers.NONE);
             }
         }
+        return save(chart, png);
+    }
+
+    /** A min–max band over x (drawn as a translucent polygon with its edges). */
+    public record Band(String name, double[] x, double[] lo, double[] hi) {
+        public Band {
+            if (x.length != lo.length || x.length != hi.length) {
+                throw new IllegalArgumentException(name + ": x, lo and hi differ in length");
+            }
+        }
+    }
+
+    private static final Color[] COLORS = new XChartSeriesColors().getSeriesColors();
+
+    /** Color number {@code i} of the charts' palette. */
+    public static Color color(int i) {
+        return COLORS[i % COLORS.length];
+    }
+
+    /**
+     * Writes a chart of min–max bands (one per run, as in Santurkar et al.'s landscape figures). Non-positive values
+     * are dropped on a log axis.
+     */
+    public static Path bandChart(Path png, String title, String xTitle, String yTitle, List<Band> bands, boolean logY)
+            throws IOException {
+        XYChart chart = new XYChartBuilder().width(900).height(560).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle).build();
+        XYStyler st = chart.getStyler();
+        st.setLegendPosition(Styler.LegendPosition.OutsideE);
+        st.setChartBackgroundColor(Color.WHITE);
+        st.setPlotGridLinesVisible(true);
+        st.setYAxisLogarithmic(logY);
+        st.setAntiAlias(true);
+        int c = 0;
+        for (Band b : bands) {
+            java.util.List<double[]> pts = new java.util.ArrayList<>();
+            for (int i = 0; i < b.x().length; i++) {
+                if (Double.isFinite(b.lo()[i]) && Double.isFinite(b.hi()[i]) && (!logY || b.lo()[i] > 0)) {
+                    pts.add(new double[] {b.x()[i], b.lo()[i], b.hi()[i]});
+                }
+            }
+            if (pts.isEmpty()) {
+                c++;
+                continue;
+            }
+            int n = pts.size();
+            double[] px = new double[2 * n];
+            double[] py = new double[2 * n];
+            double[] lx = new double[n];
+            double[] lo = new double[n];
+            double[] hi = new double[n];
+            for (int i = 0; i < n; i++) {
+                px[i] = pts.get(i)[0];
+                py[i] = pts.get(i)[2];
+                px[2 * n - 1 - i] = pts.get(i)[0];
+                py[2 * n - 1 - i] = pts.get(i)[1];
+                lx[i] = pts.get(i)[0];
+                lo[i] = pts.get(i)[1];
+                hi[i] = pts.get(i)[2];
+            }
+            Color col = color(c++);
+            XYSeries poly = chart.addSeries(b.name(), px, py);
+            poly.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.PolygonArea);
+            poly.setFillColor(new Color(col.getRed(), col.getGreen(), col.getBlue(), 70));
+            poly.setLineColor(col);
+            poly.setMarker(SeriesMarkers.NONE);
+            for (double[] edge : new double[][] {lo, hi}) {
+                XYSeries e = chart.addSeries(b.name() + (edge == lo ? " min" : " max"), lx, edge);
+                e.setLineColor(col);
+                e.setMarker(SeriesMarkers.NONE);
+                e.setShowInLegend(false);
+            }
+        }
+        return save(chart, png);
+    }
+
+    private static Path save(XYChart chart, Path png) throws IOException {
         Path parent = png.toAbsolutePath().getParent();
         if (parent != null) {
             Files.createDirectories(parent);

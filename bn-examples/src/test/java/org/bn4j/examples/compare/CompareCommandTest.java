@@ -22,7 +22,8 @@ class CompareCommandTest {
     void quickRunEndToEnd(@TempDir Path dir) throws IOException {
         int code = Main.run("compare", "--quick", "--data", "subset", "--no-progress", "--seed", "1", "--out", dir.toString());
         assertEquals(0, code);
-        for (String f : List.of("epochs.csv", "steps.csv", "test_accuracy.png", "train_loss.png", "summary.md")) {
+        for (String f : List.of("epochs.csv", "steps.csv", "test_accuracy.png", "train_loss.png", "summary.md", "lr_sweep.csv",
+                "lr_sweep.png", "batch_sizes.csv", "batch_sizes.png")) {
             assertTrue(Files.size(dir.resolve(f)) > 100, f);
         }
         List<String> lines = Files.readAllLines(dir.resolve("epochs.csv"));
@@ -41,13 +42,21 @@ class CompareCommandTest {
             }
             rows++;
         }
-        assertEquals(2 * 3, rows, "epochs 0..2 for two runs");
+        assertEquals(9 * 3, rows, "epochs 0..2 for the nine default runs");
         // 2 epochs on 2,000 images: chance is 0.1; a working network is far above 0.5
         assertTrue(last.get("bn") > 0.5, "batch-norm run test accuracy " + last.get("bn"));
         assertTrue(last.get("none") > 0.5, "plain run test accuracy " + last.get("none"));
+        assertTrue(last.get("ln") > 0.5 && last.get("selu") > 0.5, "layer norm and SELU runs train: " + last);
+        List<String> sweep = Files.readAllLines(dir.resolve("lr_sweep.csv"));
+        assertEquals(1 + 9 * 3, sweep.size(), "nine runs x three learning rates (quick)");
+        // lr 10 with plain SGD: the unnormalized network cannot train at it
+        assertTrue(sweep.stream().anyMatch(l -> l.startsWith("none,10.0000,") && l.endsWith(",false")), String.join("\n", sweep));
+        List<String> bs = Files.readAllLines(dir.resolve("batch_sizes.csv"));
+        assertEquals(1 + 9 * 2, bs.size(), "nine runs x batch sizes 8 and 32 (quick)");
         String md = Files.readString(dir.resolve("summary.md"));
         assertTrue(md.contains("| bn |") && md.contains("| none |"), md);
         assertTrue(md.contains("org.bn4j.layers.BatchNorm"), "the bn run uses the library layer by default");
+        assertTrue(md.contains("| ghost |") && md.contains("| selu |") && md.contains("largest lr that trains"), md);
         byte[] png = Files.readAllBytes(dir.resolve("test_accuracy.png"));
         assertEquals((byte) 0x89, png[0]);
         assertEquals('P', png[1]);
@@ -62,13 +71,18 @@ class CompareCommandTest {
             assertEquals(0, Main.run("--help"));
             assertEquals(0, Main.run("compare", "--help"));
             assertEquals(0, Main.run("make-subset", "--help"));
+            for (String c : List.of("saturation", "noise", "landscape", "ics", "lp", "decoupling")) {
+                assertEquals(0, Main.run(c, "--help"), c);
+            }
         } finally {
             System.setOut(old);
         }
         String s = buf.toString();
-        for (String opt : List.of("compare", "make-subset", "--seed", "--out", "--quick", "--data", "--epochs", "--lr")) {
+        for (String opt : List.of("compare", "make-subset", "saturation", "noise", "landscape", "ics", "lp", "decoupling",
+                "--seed", "--out", "--quick", "--data", "--epochs", "--lr", "--size", "--steps", "--dln-lr", "--variants")) {
             assertTrue(s.contains(opt), opt + " in help:\n" + s);
         }
         assertTrue(Main.run("compare", "--no-such-option") != 0);
+        assertTrue(Main.run("noise", "--quick", "--variants", "no-such-layer", "--out", "/tmp/bn4j-never") != 0);
     }
 }
