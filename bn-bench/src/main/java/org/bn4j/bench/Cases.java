@@ -1,6 +1,17 @@
 package org.bn4j.bench;
 
 import org.bn4j.layers.BatchNorm;
+import org.bn4j.layers.GhostBatchNorm;
+import org.bn4j.layers.LayerNorm;
+import org.bn4j.layers.LpBatchNorm;
+import org.bn4j.layers.NoiseInjection;
+import org.bn4j.layers.NoisyBatchNorm;
+import org.bn4j.layers.weightnorm.WeightNormConv2D;
+import org.bn4j.layers.weightnorm.WeightNormDense;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.nd4j.linalg.activations.Activation;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Layer;
 
@@ -24,6 +35,10 @@ public final class Cases {
             List.of("256x1024", "4096x1024", "64x64x32x32", "32x128x28x28", "32x256x64");
     /** Layer-norm shapes: [N,F], normalized over F. */
     public static final List<String> LN_SHAPES = List.of("4096x1024");
+    /** Weight-norm dense input [N, nIn]. */
+    public static final List<String> WN_DENSE_SHAPES = List.of("4096x1024");
+    /** Weight-norm convolution input NCHW. */
+    public static final List<String> WN_CONV_SHAPES = List.of("32x128x28x28");
     /** Shapes for the memory-copy ceiling: every distinct size above. */
     public static final List<String> COPY_SHAPES =
             List.of("256x1024", "4096x1024", "64x64x32x32", "32x128x28x28", "32x256x64");
@@ -44,6 +59,22 @@ public final class Cases {
 
         // bn4j layers (one line each)
         layer("batchnorm", "bn4j", BN_SHAPES, () -> new BatchNorm.Builder().build());
+        layer("lpbatchnorm_p1", "bn4j", BN_SHAPES, () -> new LpBatchNorm.Builder().p(1).build());
+        layer("lpbatchnorm_top1", "bn4j", BN_SHAPES, () -> new LpBatchNorm.Builder().topK(1).build());
+        layer("ghostbatchnorm_32", "bn4j", BN_SHAPES, () -> new GhostBatchNorm.Builder().virtualBatchSize(32).build());
+        layer("noisybatchnorm", "bn4j", BN_SHAPES, () -> new NoisyBatchNorm.Builder().build());
+        layer("noiseinjection", "bn4j", BN_SHAPES, () -> new NoiseInjection.Builder().build());
+        layer("layernorm", "bn4j", LN_SHAPES, () -> new LayerNorm.Builder().build());
+
+        // weight norm beside the plain DL4J layer it replaces (dense 1024 -> 1024; conv 3x3, 128 -> 128, Same)
+        layer("weightnorm_dense", "bn4j", WN_DENSE_SHAPES,
+                () -> new WeightNormDense.Builder().nOut(1024).activation(Activation.IDENTITY).build());
+        layer("weightnorm_dense", "dl4j", WN_DENSE_SHAPES,
+                () -> new DenseLayer.Builder().nOut(1024).activation(Activation.IDENTITY).build());
+        layer("weightnorm_conv", "bn4j", WN_CONV_SHAPES, () -> new WeightNormConv2D.Builder().kernelSize(3, 3).nOut(128)
+                .convolutionMode(ConvolutionMode.Same).activation(Activation.IDENTITY).build());
+        layer("weightnorm_conv", "dl4j", WN_CONV_SHAPES, () -> new ConvolutionLayer.Builder(3, 3).nOut(128)
+                .convolutionMode(ConvolutionMode.Same).activation(Activation.IDENTITY).build());
 
         // training-throughput networks: the normalization layer used in the MLP (null = none)
         net("none", null);

@@ -44,9 +44,11 @@ public final class NormCore {
     public record Graphs(CompiledGraph train, CompiledGraph backward, CompiledGraph inference) {
     }
 
+    /** The three graphs, sharing their intermediate buffers (they never run at the same time). */
     public static Graphs build(NormSpec spec, Layout layout, DataType dt) {
-        CompiledGraph inference = spec.normalizes() && layout.statsPerFeature() ? inference(spec, layout, dt) : null;
-        return new Graphs(forward(spec, layout, dt), backward(spec, layout, dt), inference);
+        Scratch scratch = new Scratch();
+        CompiledGraph inference = spec.normalizes() && layout.statsPerFeature() ? inference(spec, layout, dt, scratch) : null;
+        return new Graphs(forward(spec, layout, dt, scratch), backward(spec, layout, dt, scratch), inference);
     }
 
     /** Placeholders shared by the graphs. */
@@ -76,6 +78,10 @@ public final class NormCore {
 
     /** Training forward: inputs x [w] [gamma beta] [noiseS noiseM]; outputs y [mean v count]. */
     public static CompiledGraph forward(NormSpec spec, Layout layout, DataType dt) {
+        return forward(spec, layout, dt, new Scratch());
+    }
+
+    static CompiledGraph forward(NormSpec spec, Layout layout, DataType dt, Scratch scratch) {
         Inputs in = new Inputs(dt);
         SameDiff sd = in.sd;
         SDVariable[] common = in.xMaskGammaBeta(spec, layout);
@@ -85,13 +91,20 @@ public final class NormCore {
         List<String> outs = new ArrayList<>(List.of(Y));
 
         SDVariable xhat = x;
+        SDVariable a = null;
         if (spec.normalizes()) {
             Reductions red = reductions(sd, layout, dt);
             SDVariable count = count(sd, red, layout, w);
             SDVariable mean = red.sum(w == null ? x : x.mul(w)).div(count);
             SDVariable u = x.sub(mean);
             SDVariable v = spec.statistic().v(sd, red, w == null ? u : u.mul(w), count);
-            xhat = u.mul(sd.math.rsqrt(v.add(spec.eps())));
+            SDVariable rstd = sd.math.rsqrt(v.add(spec.eps()));
+            if (spec.affine() && spec.noise() != NormSpec.Noise.BEFORE_AFFINE && smallScale(layout)) {
+                // γ ⊙ (u ⊙ rstd) + β as u ⊙ (γ ⊙ rstd) + β: the per-group-and-feature scale first, one pass over u
+                a = u.mul(rstd.mul(gamma)).add(beta);
+            } else {
+                xhat = u.mul(rstd);
+            }
             mean.rename(MEAN);
             v.rename(V);
             outs.add(MEAN);
@@ -102,12 +115,12 @@ public final class NormCore {
             }
         }
         SDVariable z = spec.noise() == NormSpec.Noise.BEFORE_AFFINE ? xhat.mul(s).add(n) : xhat;
-        SDVariable a = spec.affine() ? z.mul(gamma).add(beta) : z;
+        if (a == null) a = spec.affine() ? z.mul(gamma).add(beta) : z;
         SDVariable y = spec.noise() == NormSpec.Noise.AFTER_AFFINE ? a.mul(s).add(n) : a;
         if (w != null) y = y.mul(w);
         if (y == x) y = sd.identity(x);
         y.rename(Y);
-        return new CompiledGraph(sd, in.names, outs);
+        return new CompiledGraph(sd, in.names, outs, scratch);
     }
 
     /**
@@ -115,6 +128,10 @@ public final class NormCore {
      * outputs dx [dgamma dbeta].
      */
     public static CompiledGraph backward(NormSpec spec, Layout layout, DataType dt) {
+        return backward(spec, layout, dt, new Scratch());
+    }
+
+    static CompiledGraph backward(NormSpec spec, Layout layout, DataType dt, Scratch scratch) {
         Inputs in = new Inputs(dt);
         SameDiff sd = in.sd;
         SDVariable x = in.ph(X, layout.shape());
@@ -128,7 +145,7 @@ public final class NormCore {
         SDVariable g = w == null ? dy : dy.mul(w);
         SDVariable ga = spec.noise() == NormSpec.Noise.AFTER_AFFINE ? g.mul(s) : g;
 
-        SDVariable mean = null, v = null, rstd = null, count = null, xhat = x;
+        SDVariable mean = null, v = null, rstd = null, count = null, u = null;
         Reductions red = null;
         if (spec.normalizes()) {
             red = reductions(sd, layout, dt);
@@ -136,41 +153,72 @@ public final class NormCore {
             v = in.ph(V, layout.statsShape());
             count = w == null ? scalar(sd, layout.groupSize(), dt) : in.ph(COUNT, countShape(layout));
             rstd = sd.math.rsqrt(v.add(spec.eps()));
-            xhat = x.sub(mean).mul(rstd);
+            u = x.sub(mean);
         }
+        // With statistics per feature (batch norm) and γ applied straight to x̂, the sums over a group are sums over
+        // a feature: Σ g_a ⊙ x̂ = rstd · Σ g_a ⊙ u, Σ g' ⊙ u = γ · Σ g_a ⊙ u and Σ g' = γ · Σ g_a, so two sums
+        // serve dγ, dβ and dx, and γ, rstd combine per feature before they touch a full-size array.
+        boolean perFeature = spec.normalizes() && spec.affine() && spec.noise() != NormSpec.Noise.BEFORE_AFFINE
+                && layout.statsPerFeature();
+        SDVariable sumGa = null, sumGaU = null;
         if (spec.affine()) {
-            Reductions pred = new Reductions(sd, layout.shape(), paramReduce(layout), dt);
-            SDVariable z = spec.noise() == NormSpec.Noise.BEFORE_AFFINE ? xhat.mul(s).add(n) : xhat;
-            pred.sum(ga.mul(z)).rename(DGAMMA);
-            pred.sum(ga).rename(DBETA);
+            SDVariable dgamma, dbeta;
+            if (perFeature) {
+                sumGa = red.sum(ga);
+                sumGaU = red.sum(ga.mul(u));
+                dgamma = sumGaU.mul(rstd);
+                dbeta = sumGa;
+            } else {
+                Reductions pred = new Reductions(sd, layout.shape(), paramReduce(layout), dt);
+                SDVariable xhat = spec.normalizes() ? u.mul(rstd) : x;
+                SDVariable z = spec.noise() == NormSpec.Noise.BEFORE_AFFINE ? xhat.mul(s).add(n) : xhat;
+                dgamma = pred.sum(ga.mul(z));
+                dbeta = pred.sum(ga);
+            }
+            dgamma.rename(DGAMMA);
+            dbeta.rename(DBETA);
             outs.add(DGAMMA);
             outs.add(DBETA);
         }
-        SDVariable gz = spec.affine() ? ga.mul(gamma) : ga;
-        SDVariable gx = spec.noise() == NormSpec.Noise.BEFORE_AFFINE ? gz.mul(s) : gz;
+        SDVariable gx = null;
+        if (!perFeature) {
+            SDVariable gz = spec.affine() ? ga.mul(gamma) : ga;
+            gx = spec.noise() == NormSpec.Noise.BEFORE_AFFINE ? gz.mul(s) : gz;
+        }
 
         SDVariable dx;
         if (!spec.normalizes()) {
             dx = gx;
         } else {
             Statistic stat = spec.statistic();
-            SDVariable u = x.sub(mean);
             SDVariable uw = w == null ? u : u.mul(w);
             // c = -(Σ g'·x̂) / (2 d²) = -(Σ g'·u) · rstd³ / 2
-            SDVariable c = red.sum(gx.mul(u)).mul(rstd.mul(rstd).mul(rstd)).mul(-0.5);
+            SDVariable sumGxU = perFeature ? sumGaU.mul(gamma) : red.sum(gx.mul(u));
+            SDVariable c = sumGxU.mul(rstd.mul(rstd).mul(rstd)).mul(-0.5);
             SDVariable dvdu = stat.dvdu(sd, red, uw, v, count);
             if (w != null) dvdu = dvdu.mul(w);
-            SDVariable du = gx.mul(rstd).add(dvdu.mul(c));
-            SDVariable meanDu = stat.dvduSumsToZero() ? red.sum(gx).mul(rstd).div(count) : red.sum(du).div(count);
+            // g' ⊙ rstd, with g' = g_a ⊙ γ per feature: g_a ⊙ (γ ⊙ rstd)
+            SDVariable gxRstd = perFeature ? ga.mul(gamma.mul(rstd)) : gx.mul(rstd);
+            SDVariable du = gxRstd.add(dvdu.mul(c));
+            SDVariable meanDu;
+            if (stat.dvduSumsToZero()) {
+                meanDu = (perFeature ? sumGa.mul(gamma) : red.sum(gx)).mul(rstd).div(count);
+            } else {
+                meanDu = red.sum(du).div(count);
+            }
             dx = du.sub(w == null ? meanDu : meanDu.mul(w));
         }
         if (dx == dy) dx = sd.identity(dy);
         dx.rename(DX);
-        return new CompiledGraph(sd, in.names, outs);
+        return new CompiledGraph(sd, in.names, outs, scratch);
     }
 
     /** Inference: inputs x [w] [gamma beta] meanRun vRun; output y = γ (x − μ_run)/sqrt(v_run + ε) + β. */
     public static CompiledGraph inference(NormSpec spec, Layout layout, DataType dt) {
+        return inference(spec, layout, dt, new Scratch());
+    }
+
+    static CompiledGraph inference(NormSpec spec, Layout layout, DataType dt, Scratch scratch) {
         Inputs in = new Inputs(dt);
         SameDiff sd = in.sd;
         SDVariable[] common = in.xMaskGammaBeta(spec, layout);
@@ -185,7 +233,21 @@ public final class NormCore {
         SDVariable y = x.mul(k).add(b);
         if (w != null) y = y.mul(w);
         y.rename(Y);
-        return new CompiledGraph(sd, in.names, List.of(Y));
+        return new CompiledGraph(sd, in.names, List.of(Y), scratch);
+    }
+
+    /**
+     * True if the scale γ ⊙ rstd (statistics shape broadcast against parameter shape) has at most half the elements
+     * of the input, so that forming it first saves a pass over the input.
+     */
+    private static boolean smallScale(Layout layout) {
+        long[] st = layout.statsShape(), p = layout.paramShape();
+        long k = 1, full = 1;
+        for (int i = 0; i < layout.rank(); i++) {
+            k *= Math.max(st[i], p[i]);
+            full *= layout.shape()[i];
+        }
+        return 2 * k <= full;
     }
 
     private static Reductions reductions(SameDiff sd, Layout layout, DataType dt) {

@@ -12,10 +12,11 @@ import java.util.stream.IntStream;
  * Group-wise reductions over the reduced axes of one view shape, as SameDiff ops, with the result in keepDims
  * shape.
  *
- * <p>ND4J reduces along a contiguous (innermost) axis quickly but along an outer axis of a C-ordered array
- * slowly (DL4J-NOTES: {@code x.sum(0)} of [4096,1024] 28 ms, a ones-vector matrix product 1.5–2 ms). So a sum
- * first reduces the trailing reduced axes directly and then an outer reduced axis as a product with a ones
- * vector (BLAS), which is the same sum.
+ * <p>ND4J reduces along an outer axis of a C-ordered array slowly (DL4J-NOTES: {@code x.sum(0)} of [4096,1024]
+ * 28 ms, a ones-vector matrix product 1.5–2 ms). So a sum is expressed as products with a ones vector, which are
+ * the same sums: the trailing reduced axes as {@code [rows, inner] · ones[inner, 1]}, then an outer reduced axis as
+ * {@code ones[1, len] · [len, k2]}. The operands stay matrices, which SameDiff differentiates (its matmul gradient
+ * fails on rank-1 operands in M2.1); {@link GraphExecutor} runs such products as BLAS matrix–vector products.
  */
 final class Reductions {
     private final SameDiff sd;
@@ -49,20 +50,31 @@ final class Reductions {
         int r = shape.length;
         int t = r;
         while (t > 0 && reduce[t - 1]) t--;
-        SDVariable y = x;
-        if (t < r) y = y.sum(true, IntStream.range(t, r).toArray());
         int[] outer = IntStream.range(0, t).filter(i -> reduce[i]).toArray();
-        if (outer.length == 0) return y;
-        if (outer.length > 1) return y.sum(true, outer);
+        if (t == r && outer.length == 0) return x;
+        SDVariable y = x;
+        if (t < r) {
+            // trailing reduced axes: [rows, inner] · ones[inner, 1]
+            long rows = prod(0, t), inner = prod(t, r);
+            y = sd.mmul(y.reshape(rows, inner), ones(inner, 1));
+            if (outer.length == 0) return y.reshape(keepDimsShape());
+        }
+        if (outer.length > 1) return y.reshape(prefix(t)).sum(true, outer).reshape(keepDimsShape());
         int a = outer[0];
         long k1 = prod(0, a), len = shape[a], k2 = prod(a + 1, t);
         SDVariable out;
         if (k1 == 1) {
+            // one outer reduced axis: ones[1, len] · [len, k2]
             out = sd.mmul(ones(1, len), y.reshape(len, k2));
         } else {
             out = sd.mmul(ones(k1, 1, len), y.reshape(k1, len, k2));
         }
         return out.reshape(keepDimsShape());
+    }
+
+    /** The view shape cut to its first {@code t} axes. */
+    private long[] prefix(int t) {
+        return Arrays.copyOf(shape, t);
     }
 
     /** Sum of a broadcastable (mask-shaped) variable over the reduced axes, counting broadcast axes. */

@@ -72,12 +72,13 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         InputView iv = InputView.of(input, maskArray, c, layerId());
         INDArray x = input.castTo(dataType).reshape('c', iv.view());
         INDArray mask = maskArray == null ? null : maskArray.castTo(dataType).reshape('c', iv.mask());
-        INDArray y;
+        // the graphs write y straight into the activations array (a workspace array, or a detached one)
+        INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, input.shape(), 'c');
+        INDArray y = out.reshape('c', iv.view());
         if (!training && c.identityInInference()) {
-            y = x;
+            y.assign(x);
         } else if (training || !c.hasRunningStats()) {
-            List<Segment> segments = trainForward(x, mask, iv, training);
-            y = segments.size() == 1 ? segments.get(0).state().get(Y).reshape('c', iv.view()) : assemble(segments, Y, iv.view());
+            List<Segment> segments = trainForward(x, mask, iv, training, y);
             segments.forEach(s -> s.state().remove(Y)); // backprop needs the statistics, not y
             forwardInput = input;
             forwardSegments = segments;
@@ -86,12 +87,13 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
             Map<String, INDArray> in = params(layout, x, mask);
             in.put(MEAN_RUN, getParam(NormParamInitializer.MEAN).reshape(layout.paramShape()));
             in.put(V_RUN, getParam(NormParamInitializer.VAR).reshape(layout.paramShape()));
-            y = graphs(layout).inference().run(in).get(Y);
+            graphs(layout).inference().run(in, Map.of(Y, y.reshape('c', layout.shape())));
         }
-        return place(workspaceMgr, ArrayType.ACTIVATIONS, y.reshape('c', input.shape()));
+        return out;
     }
 
-    private List<Segment> trainForward(INDArray x, INDArray mask, InputView iv, boolean training) {
+    /** Runs the training forward per segment; {@code y}, if not null, receives the output (view shape). */
+    private List<Segment> trainForward(INDArray x, INDArray mask, InputView iv, boolean training, INDArray y) {
         AbstractNormLayer c = layerConf();
         NormSpec spec = c.normSpec();
         INDArray[] noise = training && spec.noisy() ? noise(iv.view()) : null;
@@ -104,7 +106,8 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
                         + " statistics group, got " + s.layout().groupSize() + " for input shape "
                         + Arrays.toString(input.shape()) + " (a batch of 1 has no variance; inference with batch 1 is fine)");
             }
-            s.state().putAll(graphs(s.layout()).train().run(inputs(s, x, mask)));
+            Map<String, INDArray> into = y == null ? Map.of() : Map.of(Y, rows(y, s.start(), s.end(), s.layout().shape()));
+            s.state().putAll(graphs(s.layout()).train().run(inputs(s, x, mask), into));
             out.add(s);
         }
         return out;
@@ -146,23 +149,24 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         INDArray x = input.castTo(dataType).reshape('c', iv.view());
         INDArray mask = maskArray == null ? null : maskArray.castTo(dataType).reshape('c', iv.mask());
         if (forwardSegments == null || forwardInput != input) {
-            forwardSegments = trainForward(x, mask, iv, true);
+            forwardSegments = trainForward(x, mask, iv, true, null);
             forwardInput = input;
         }
         INDArray dy = epsilon.castTo(dataType).reshape('c', iv.view());
+        // the graphs write dx straight into the gradient array (a workspace array, or a detached one)
+        INDArray eps = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');
+        INDArray dx = eps.reshape('c', iv.view());
         INDArray dGamma = null, dBeta = null;
         for (Segment s : forwardSegments) {
             Map<String, INDArray> in = inputs(s, x, mask);
             in.put(DY, rows(dy, s.start(), s.end(), s.layout().shape()));
-            Map<String, INDArray> res = graphs(s.layout()).backward().run(in);
-            s.state().put(DX, res.get(DX));
+            Map<String, INDArray> res = graphs(s.layout()).backward()
+                    .run(in, Map.of(DX, rows(dx, s.start(), s.end(), s.layout().shape())));
             if (c.isAffine()) {
                 dGamma = dGamma == null ? res.get(DGAMMA) : dGamma.add(res.get(DGAMMA));
                 dBeta = dBeta == null ? res.get(DBETA) : dBeta.add(res.get(DBETA));
             }
         }
-        INDArray dx = forwardSegments.size() == 1 ? forwardSegments.get(0).state().get(DX).reshape('c', iv.view())
-                : assemble(forwardSegments, DX, iv.view());
 
         Gradient g = new DefaultGradient(gradientsFlattened);
         if (c.isAffine()) {
@@ -178,9 +182,7 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
                 g.setGradientFor(key, gradientViews.get(key));
             }
         }
-        forwardSegments.forEach(s -> s.state().remove(DX));
-        dx = dx.reshape('c', input.shape());
-        return new Pair<>(g, place(workspaceMgr, ArrayType.ACTIVATION_GRAD, dx));
+        return new Pair<>(g, eps);
     }
 
     /**
@@ -222,17 +224,6 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         return r.reshape('c', shape);
     }
 
-    private static INDArray assemble(List<Segment> segments, String key, long[] view) {
-        INDArray out = Nd4j.createUninitialized(segments.get(0).state().get(key).dataType(), view);
-        for (Segment s : segments) {
-            long[] sv = view.clone();
-            sv[0] = s.end() - s.start();
-            out.get(NDArrayIndex.interval(s.start(), s.end()), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all())
-                    .assign(s.state().get(key).reshape('c', sv));
-        }
-        return out;
-    }
-
     private NormCore.Graphs graphs(Layout layout) {
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             return graphs.computeIfAbsent(layout, l -> NormCore.build(layerConf().normSpec(), l, dataType));
@@ -245,12 +236,6 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             return layerConf().drawNoise(view, dataType, stream);
         }
-    }
-
-    /** An array where DL4J expects it: in the workspace of its type, or detached when that type is scoped out. */
-    private static INDArray place(LayerWorkspaceMgr mgr, ArrayType type, INDArray a) {
-        if (mgr.isScopedOut(type)) return a.isAttached() ? a.detach() : a;
-        return mgr.dup(type, a);
     }
 
     @Override

@@ -1,0 +1,125 @@
+package org.bn4j.layers.weightnorm;
+
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.Conv2DDerivative;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
+
+/**
+ * The linear map z = op(x, w) of a weight-normalized layer, as SameDiff ops, with what the core needs to
+ * normalize its weight per output unit and to reduce over its output. Two implementations: {@link Dense} and
+ * {@link Conv2D}; the core ({@link WeightNormCore}) never branches on which.
+ */
+public sealed interface LinearOp permits LinearOp.Dense, LinearOp.Conv2D {
+
+    /** Number of output units. */
+    long nOut();
+
+    /** Shape of v (and w). */
+    long[] vShape();
+
+    /** Axes of v summed in ‖v‖ (all but the output-unit axis). */
+    int[] normAxes();
+
+    /** Shape of g and ‖v‖ broadcast against v: 1 everywhere but the output-unit axis. */
+    long[] unitShape();
+
+    /** Shape of b broadcast against z: 1 everywhere but the output-unit axis of z. */
+    long[] biasShape();
+
+    /** Axes of z reduced for db and for the data-dependent initialization statistics (all but the unit axis). */
+    int[] outputReduceAxes();
+
+    /** z = op(x, w), without bias. */
+    SDVariable forward(SameDiff sd, SDVariable x, SDVariable w);
+
+    /** {∂L/∂x, ∂L/∂w} of {@link #forward} from ∂L/∂z. */
+    SDVariable[] backward(SameDiff sd, SDVariable x, SDVariable w, SDVariable dz);
+
+    /**
+     * Dense: {@code z = x w}, x [N, nIn], w [nIn, nOut] (DL4J's layout); unit j is the column w[:, j].
+     * Backward: {@code dx = dz wᵀ}, {@code dW = xᵀ dz} (matrix products with transposed operands).
+     */
+    record Dense(long nIn, long nOut) implements LinearOp {
+        @Override
+        public long[] vShape() {
+            return new long[]{nIn, nOut};
+        }
+
+        @Override
+        public int[] normAxes() {
+            return new int[]{0};
+        }
+
+        @Override
+        public long[] unitShape() {
+            return new long[]{1, nOut};
+        }
+
+        @Override
+        public long[] biasShape() {
+            return new long[]{1, nOut};
+        }
+
+        @Override
+        public int[] outputReduceAxes() {
+            return new int[]{0};
+        }
+
+        @Override
+        public SDVariable forward(SameDiff sd, SDVariable x, SDVariable w) {
+            return sd.mmul(x, w);
+        }
+
+        @Override
+        public SDVariable[] backward(SameDiff sd, SDVariable x, SDVariable w, SDVariable dz) {
+            return new SDVariable[]{sd.mmul(dz, w, false, true, false), sd.mmul(x, dz, true, false, false)};
+        }
+    }
+
+    /**
+     * 2-D convolution (cross-correlation, as DL4J), w [outC, inC, kH, kW] (DL4J's layout, ND4J's
+     * {@code OIYX}); unit o is w[o, :, :, :]. Backward: ND4J's {@code conv2d_bp} op.
+     *
+     * @param config the ND4J convolution config (kernel, stride, padding, dilation, padding mode, data format,
+     *               weights format OIYX)
+     * @param nIn    input channels
+     * @param nOut   output channels
+     */
+    record Conv2D(Conv2DConfig config, long nIn, long nOut) implements LinearOp {
+        @Override
+        public long[] vShape() {
+            return new long[]{nOut, nIn, config.getKH(), config.getKW()};
+        }
+
+        @Override
+        public int[] normAxes() {
+            return new int[]{1, 2, 3};
+        }
+
+        @Override
+        public long[] unitShape() {
+            return new long[]{nOut, 1, 1, 1};
+        }
+
+        @Override
+        public long[] biasShape() {
+            return config.isNHWC() ? new long[]{1, 1, 1, nOut} : new long[]{1, nOut, 1, 1};
+        }
+
+        @Override
+        public int[] outputReduceAxes() {
+            return config.isNHWC() ? new int[]{0, 1, 2} : new int[]{0, 2, 3};
+        }
+
+        @Override
+        public SDVariable forward(SameDiff sd, SDVariable x, SDVariable w) {
+            return sd.cnn.conv2d(x, w, config);
+        }
+
+        @Override
+        public SDVariable[] backward(SameDiff sd, SDVariable x, SDVariable w, SDVariable dz) {
+            return new Conv2DDerivative(sd, new SDVariable[]{x, w, dz}, config).outputVariables();
+        }
+    }
+}
