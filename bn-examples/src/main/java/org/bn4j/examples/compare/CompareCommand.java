@@ -56,9 +56,9 @@ public class CompareCommand implements Callable<Integer> {
     CommonOptions common;
 
     @Option(names = "--variants", paramLabel = "LIST", split = ",",
-            defaultValue = "none,selu,bn,lp1,lpinf,ghost,noisy,noise,ln",
+            defaultValue = "none,selu,bn,lp1,lpinf,ghost,noisy,noise,ln,wn",
             description = "Runs, comma separated (default: ${DEFAULT-VALUE}). Known: none, selu, bn, dl4j-bn (DL4J's built-in "
-                    + "batch norm, a reference), lp1, lp2, lpinf, ghost, noisy, noise, ln.")
+                    + "batch norm, a reference), lp1, lp2, lpinf, ghost, noisy, noise, ln, wn (weight norm).")
     List<String> variants;
 
     @Option(names = "--parts", paramLabel = "LIST", split = ",", defaultValue = "accuracy,lr,batch",
@@ -384,7 +384,8 @@ public class CompareCommand implements Callable<Integer> {
                 + "and std %.4f (one scalar each); features [N,784], one-hot labels.", data.mean(), data.std()));
         rep.text("- Network: 784 → " + hidden + " (dense, no bias when followed by a norm layer) → [norm] → ReLU → 10 softmax, "
                 + "cross-entropy, Xavier (Glorot) uniform init, float32, no regularization; the selu run uses SELU and LeCun "
-                + "normal init without a norm layer. Ghost batch norm uses ghost batches of " + Variant.GHOST_BATCH
+                + "normal init without a norm layer; the wn run replaces the dense layer by WeightNormDense (data-dependent "
+                + "init, with bias) and has no norm layer. Ghost batch norm uses ghost batches of " + Variant.GHOST_BATCH
                 + " (at batch sizes up to " + Variant.GHOST_BATCH + " it is plain batch norm).");
         rep.text("- Accuracy part: " + updaterText() + ", batch " + batch + " (reshuffled every epoch, incomplete last batch "
                 + "dropped), " + nEpochs + " epochs; evaluation in inference mode on the whole test set after every epoch. "

@@ -1,5 +1,6 @@
 package org.bn4j.examples.nets;
 
+import org.bn4j.layers.weightnorm.WeightNormDense;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -42,8 +43,13 @@ public final class Mlp {
                 .weightInit(v.init())
                 .list();
         for (int k = 0; k < hidden.length; k++) {
-            b.layer(new DenseLayer.Builder().nOut(hidden[k]).activation(Activation.IDENTITY).hasBias(!v.hasNorm())
-                    .name("fc" + (k + 1)).build());
+            if (v.weightNorm()) {
+                b.layer(new WeightNormDense.Builder().nOut(hidden[k]).activation(Activation.IDENTITY).dataInit(true)
+                        .name("fc" + (k + 1)).build());
+            } else {
+                b.layer(new DenseLayer.Builder().nOut(hidden[k]).activation(Activation.IDENTITY).hasBias(!v.hasNorm())
+                        .name("fc" + (k + 1)).build());
+            }
             if (v.hasNorm()) {
                 Layer n = v.norm().get();
                 n.setLayerName("norm" + (k + 1));

@@ -32,9 +32,11 @@ import org.nd4j.linalg.activations.Activation;
  * @param activation hidden activation for ReLU networks; {@link #selu()} replaces it with SELU
  * @param init       weight initialization
  * @param selu       true for the self-normalizing baseline (SELU + LeCun normal, no normalization layer)
+ * @param weightNorm true when the dense and convolution layers themselves are weight-normalized
+ *                   ({@code WeightNormDense}, {@code WeightNormConv2D}, data-dependent init) instead of followed by a norm layer
  */
 public record Variant(String name, String describe, Supplier<Layer> norm, Activation activation, WeightInit init,
-                      boolean selu) {
+                      boolean selu, boolean weightNorm) {
 
     /** True when the variant has a normalization layer (so the preceding layer drops its bias). */
     public boolean hasNorm() {
@@ -48,7 +50,7 @@ public record Variant(String name, String describe, Supplier<Layer> norm, Activa
 
     /** Names understood by {@link #parse}, in the order of {@link #all}. */
     public static final List<String> NAMES = List.of("none", "selu", "bn", "dl4j-bn", "lp1", "lp2", "lpinf", "ghost",
-            "noisy", "noise", "ln");
+            "noisy", "noise", "ln", "wn");
 
     /** Ghost batch size of the {@code ghost} variant. */
     public static final int GHOST_BATCH = 32;
@@ -58,7 +60,7 @@ public record Variant(String name, String describe, Supplier<Layer> norm, Activa
     static {
         REGISTRY.put("none", s -> plain("none", "no normalization (layers with bias)", null));
         REGISTRY.put("selu", s -> new Variant("selu", "no normalization, SELU activation, LeCun normal init "
-                + "(self-normalizing baseline)", null, Activation.SELU, WeightInit.LECUN_NORMAL, true));
+                + "(self-normalizing baseline)", null, Activation.SELU, WeightInit.LECUN_NORMAL, true, false));
         REGISTRY.put("bn", s -> plain("bn", "batch norm (org.bn4j.layers.BatchNorm)", () -> new BatchNorm.Builder().build()));
         REGISTRY.put("dl4j-bn", s -> plain("dl4j-bn", "DL4J's built-in BatchNormalization (reference)",
                 () -> new BatchNormalization.Builder().decay(0.9).eps(1e-5).build()));
@@ -75,10 +77,12 @@ public record Variant(String name, String describe, Supplier<Layer> norm, Activa
         REGISTRY.put("noise", s -> plain("noise", "noise only (NoiseInjection, same noise without batch norm, seed " + s + ")",
                 () -> new NoiseInjection.Builder().noise(NoiseConfig.santurkar().withSeed(s)).build()));
         REGISTRY.put("ln", s -> plain("ln", "layer norm (org.bn4j.layers.LayerNorm)", () -> new LayerNorm.Builder().build()));
+        REGISTRY.put("wn", s -> new Variant("wn", "weight norm (WeightNormDense / WeightNormConv2D, data-dependent init)",
+                null, Activation.RELU, WeightInit.XAVIER_UNIFORM, false, true));
     }
 
     private static Variant plain(String name, String describe, Supplier<Layer> norm) {
-        return new Variant(name, describe, norm, Activation.RELU, WeightInit.XAVIER_UNIFORM, false);
+        return new Variant(name, describe, norm, Activation.RELU, WeightInit.XAVIER_UNIFORM, false, false);
     }
 
     /**

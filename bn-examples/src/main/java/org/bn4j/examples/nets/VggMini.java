@@ -2,6 +2,8 @@ package org.bn4j.examples.nets;
 
 import java.util.List;
 
+import org.bn4j.layers.weightnorm.WeightNormConv2D;
+import org.bn4j.layers.weightnorm.WeightNormDense;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -94,15 +96,24 @@ public final class VggMini {
                 .list();
         int[] channels = {size.c1(), size.c1(), size.c2(), size.c2()};
         for (int i = 0; i < 4; i++) {
-            b.layer(new ConvolutionLayer.Builder(3, 3).nOut(channels[i]).stride(1, 1).activation(Activation.IDENTITY)
-                    .hasBias(!norm).name("conv" + (i + 1)).build());
+            if (v.weightNorm()) {
+                b.layer(new WeightNormConv2D.Builder(3, 3).nOut(channels[i]).stride(1, 1).convolutionMode(ConvolutionMode.Same)
+                        .activation(Activation.IDENTITY).dataInit(true).name("conv" + (i + 1)).build());
+            } else {
+                b.layer(new ConvolutionLayer.Builder(3, 3).nOut(channels[i]).stride(1, 1).activation(Activation.IDENTITY)
+                        .hasBias(!norm).name("conv" + (i + 1)).build());
+            }
             block(b, v, act, i + 1);
             if (i == 1 || i == 3) {
                 b.layer(new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2)
                         .name("pool" + (i == 1 ? 1 : 2)).build());
             }
         }
-        b.layer(new DenseLayer.Builder().nOut(size.dense()).activation(Activation.IDENTITY).hasBias(!norm).name("fc5").build());
+        if (v.weightNorm()) {
+            b.layer(new WeightNormDense.Builder().nOut(size.dense()).activation(Activation.IDENTITY).dataInit(true).name("fc5").build());
+        } else {
+            b.layer(new DenseLayer.Builder().nOut(size.dense()).activation(Activation.IDENTITY).hasBias(!norm).name("fc5").build());
+        }
         block(b, v, act, 5);
         b.layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(10).activation(Activation.SOFTMAX)
                 .name("out").build());

@@ -42,17 +42,18 @@ class CompareCommandTest {
             }
             rows++;
         }
-        assertEquals(9 * 3, rows, "epochs 0..2 for the nine default runs");
+        assertEquals(10 * 3, rows, "epochs 0..2 for the ten default runs");
         // 2 epochs on 2,000 images: chance is 0.1; a working network is far above 0.5
         assertTrue(last.get("bn") > 0.5, "batch-norm run test accuracy " + last.get("bn"));
         assertTrue(last.get("none") > 0.5, "plain run test accuracy " + last.get("none"));
-        assertTrue(last.get("ln") > 0.5 && last.get("selu") > 0.5, "layer norm and SELU runs train: " + last);
+        assertTrue(last.get("ln") > 0.5 && last.get("selu") > 0.5 && last.get("wn") > 0.5,
+                "layer norm, SELU and weight norm runs train: " + last);
         List<String> sweep = Files.readAllLines(dir.resolve("lr_sweep.csv"));
-        assertEquals(1 + 9 * 3, sweep.size(), "nine runs x three learning rates (quick)");
+        assertEquals(1 + 10 * 3, sweep.size(), "ten runs x three learning rates (quick)");
         // lr 10 with plain SGD: the unnormalized network cannot train at it
         assertTrue(sweep.stream().anyMatch(l -> l.startsWith("none,10.0000,") && l.endsWith(",false")), String.join("\n", sweep));
         List<String> bs = Files.readAllLines(dir.resolve("batch_sizes.csv"));
-        assertEquals(1 + 9 * 2, bs.size(), "nine runs x batch sizes 8 and 32 (quick)");
+        assertEquals(1 + 10 * 2, bs.size(), "ten runs x batch sizes 8 and 32 (quick)");
         String md = Files.readString(dir.resolve("summary.md"));
         assertTrue(md.contains("| bn |") && md.contains("| none |"), md);
         assertTrue(md.contains("org.bn4j.layers.BatchNorm"), "the bn run uses the library layer by default");
