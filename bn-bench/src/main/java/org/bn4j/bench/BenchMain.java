@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
  *             [--jmh forks,warmupIterations,warmupMs,iterations,iterationMs] [--smoke [REGEX]] [--check [REGEX]]
  * </pre>
  *
- * Full run: JMH SampleTime, 2 forks × (3 × 1 s warm-up + 5 × 1 s measurement) per benchmark and case;
+ * Full run: JMH SampleTime, 2 forks × (2 × 1 s warm-up + 3 × 1 s measurement) per benchmark and case;
  * writes target/bench.csv, target/bench-memory.csv, target/bench-train.csv, ../docs/performance.md and
  * ../docs/performance.png (paths relative to the bn-bench folder). Quick run ({@code --quick}): 1 fork ×
  * no fork: every case in this JVM, 1 × 0.3 s warm-up + 2 × 0.4 s measurement, two copy methods, no
@@ -325,7 +325,7 @@ public final class BenchMain {
 
     /** JMH run lengths: forks (0 = in this JVM), warm-up iterations × ms, measurement iterations × ms. */
     record Jmh(int forks, int warmupIterations, int warmupMs, int iterations, int iterationMs) {
-        static final Jmh FULL = new Jmh(2, 3, 1000, 5, 1000);
+        static final Jmh FULL = new Jmh(2, 2, 1000, 3, 1000);
         /** Quick: every case in this JVM (no fork start-up per case), hence no memory probe. */
         static final Jmh QUICK = new Jmh(0, 1, 300, 2, 400);
 

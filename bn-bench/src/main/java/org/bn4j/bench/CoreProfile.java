@@ -3,7 +3,11 @@ package org.bn4j.bench;
 import org.bn4j.core.CompiledGraph;
 import org.bn4j.core.Layout;
 import org.bn4j.core.NormCore;
+import org.bn4j.layers.AbstractNormLayer;
 import org.bn4j.layers.BatchNorm;
+import org.bn4j.layers.GhostBatchNorm;
+import org.bn4j.layers.LayerNorm;
+import org.bn4j.layers.LpBatchNorm;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -17,12 +21,14 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Per-op profile of the core's executor on the batch-norm graphs, outside JMH: every step timed over rounds of
+ * Per-op profile of the core's executor on a layer's graphs, outside JMH: every step timed over rounds of
  * calls, medians reported.
  *
  * <pre>
- *   CoreProfile [ROUNDS] [SHAPE...]   per-op profile of the batch-norm forward and backward graphs (float32)
+ *   CoreProfile [ROUNDS] [[LAYER:]SHAPE...]   per-op profile of the forward and backward graphs (float32)
  * </pre>
+ * LAYER is {@code bn} (default), {@code lp1} (ℓ1 batch norm), {@code top1} (ℓ∞), {@code ghost} (ghost batches of
+ * 32) or {@code ln} (layer norm), e.g. {@code CoreProfile 15 top1:4096x1024}.
  * {@link LayerTiming} times whole layers.
  * Threads come from the environment (OMP_NUM_THREADS for ND4J, -Dai.djl.pytorch.num_threads for PyTorch); run it
  * the way the bench runs (see bn-bench/pom.xml) and state them.
@@ -41,7 +47,8 @@ public final class CoreProfile {
         System.out.printf(Locale.ROOT, "threads: OMP_NUM_THREADS=%s, pytorch %s; load average at start %s%n",
                 System.getenv("OMP_NUM_THREADS"), System.getProperty("ai.djl.pytorch.num_threads"), loadAverage());
         for (String s : shapes) {
-            ops(Shape.parse(s), rounds);
+            int colon = s.indexOf(':');
+            ops(colon < 0 ? "bn" : s.substring(0, colon), Shape.parse(s.substring(colon + 1)), rounds);
         }
         System.out.printf(Locale.ROOT, "load average at end %s%n", loadAverage());
     }
@@ -59,9 +66,23 @@ public final class CoreProfile {
         };
     }
 
-    static void ops(Shape shape, int rounds) {
-        BatchNorm conf = new BatchNorm.Builder().build();
-        Layout layout = conf.layout(view(shape), null, 1, shape.rank() == 3).simplify();
+    static AbstractNormLayer layer(String name) {
+        return switch (name) {
+            case "bn" -> new BatchNorm.Builder().build();
+            case "lp1" -> new LpBatchNorm.Builder().p(1).build();
+            case "top1" -> new LpBatchNorm.Builder().topK(1).build();
+            case "ghost" -> new GhostBatchNorm.Builder().virtualBatchSize(32).build();
+            case "ln" -> new LayerNorm.Builder().build();
+            default -> throw new IllegalArgumentException("unknown layer " + name + " (bn, lp1, top1, ghost, ln)");
+        };
+    }
+
+    static void ops(String name, Shape shape, int rounds) {
+        AbstractNormLayer conf = layer(name);
+        long[] view = view(shape);
+        long[] seg = conf.segments(view[0])[0];
+        view[0] = seg[1] - seg[0];
+        Layout layout = conf.layout(view, null, (int) seg[2], shape.rank() == 3).simplify();
         NormCore.Graphs g = NormCore.build(conf.normSpec(), layout, DataType.FLOAT);
         Nd4j.getRandom().setSeed(1);
         Map<String, INDArray> in = new HashMap<>();
@@ -76,7 +97,8 @@ public final class CoreProfile {
         bin.put(NormCore.DY, Nd4j.randn(DataType.FLOAT, layout.shape()));
         INDArray dx = Nd4j.create(DataType.FLOAT, layout.shape());
         g.backward().run(bin, Map.of(NormCore.DX, dx));
-        System.out.printf(Locale.ROOT, "%n== batch norm %s, layout %s, float32, outputs into preallocated arrays%n", shape, layout);
+        System.out.printf(Locale.ROOT, "%n== %s %s (first segment), layout %s, float32, outputs into preallocated arrays%n",
+                name, shape, layout);
         profile("forward", g.train(), in, Map.of(NormCore.Y, y), rounds);
         profile("backward", g.backward(), bin, Map.of(NormCore.DX, dx), rounds);
         System.out.printf(Locale.ROOT, "-- intermediate buffers held (forward and backward share them): %.1f MiB"

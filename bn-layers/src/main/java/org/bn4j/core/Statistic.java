@@ -107,7 +107,7 @@ public abstract class Statistic {
 
         @Override
         SDVariable v(SameDiff sd, Reductions red, SDVariable u, SDVariable count) {
-            SDVariable m = red.sum(sd.math.pow(sd.math.abs(u), p)).div(count);
+            SDVariable m = red.sum(p == 1 ? sd.math.abs(u) : sd.math.pow(sd.math.abs(u), p)).div(count);
             return sd.math.pow(m, 2 / p).mul(c * c);
         }
 
@@ -136,16 +136,20 @@ public abstract class Statistic {
             return sd.math.rsqrt(sd.math.log(count).mul(2.0)).mul(0.5 * (1 + Math.sqrt(Math.PI * Math.log(4))));
         }
 
-        /** T per group: the mean of the k largest |u|, and the k-th largest value (the threshold). */
-        private SDVariable[] topMean(SameDiff sd, Reductions red, SDVariable u) {
-            SDVariable values = red.topK(sd.math.abs(u), k)[0];
-            // (M2.1 cannot reduce over the unit axis of [groups, 1]: for k = 1 the value is both)
-            return k == 1 ? new SDVariable[]{values, values} : new SDVariable[]{values.mean(true, 1), values.min(true, 1)};
+        /** T per group: the mean of the k largest |u|, and the k-th largest value (the threshold), keepDims. */
+        private SDVariable[] topMean(Reductions red, SDVariable absU) {
+            if (k == 1) {
+                // the largest |u| is both the mean of the top 1 and the threshold (a maximum, much faster than top-k)
+                SDVariable max = red.max(absU);
+                return new SDVariable[]{max, max};
+            }
+            SDVariable values = red.topK(absU, k)[0];
+            return new SDVariable[]{red.fromGroups(values.mean(true, 1)), red.fromGroups(values.min(true, 1))};
         }
 
         @Override
         SDVariable v(SameDiff sd, Reductions red, SDVariable u, SDVariable count) {
-            SDVariable t = red.fromGroups(topMean(sd, red, u)[0]);
+            SDVariable t = topMean(red, sd.math.abs(u))[0];
             SDVariable c = constant(sd, count);
             SDVariable ct = c == null ? t : t.mul(c);
             return ct.mul(ct);
@@ -154,12 +158,13 @@ public abstract class Statistic {
         @Override
         SDVariable dvdu(SameDiff sd, Reductions red, SDVariable u, SDVariable v, SDVariable count) {
             // v = c² T²  =>  dv/du_i = 2 c² T / k · sign(u_i) · [|u_i| among the k largest]
-            SDVariable[] tm = topMean(sd, red, u);
-            SDVariable t = red.fromGroups(tm[0]);
-            SDVariable threshold = red.fromGroups(tm[1]);
+            SDVariable absU = sd.math.abs(u);
+            SDVariable[] tm = topMean(red, absU);
+            SDVariable t = tm[0];
+            SDVariable threshold = tm[1];
             SDVariable c = constant(sd, count);
             SDVariable coef = (c == null ? t : t.mul(c).mul(c)).mul(2.0 / k);
-            SDVariable selected = sd.math.abs(u).gte(threshold).castTo(u.dataType());
+            SDVariable selected = absU.gte(threshold).castTo(u.dataType());
             return sd.math.sign(u).mul(selected).mul(coef);
         }
     }

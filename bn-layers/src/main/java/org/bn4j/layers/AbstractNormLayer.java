@@ -112,11 +112,8 @@ public abstract class AbstractNormLayer extends FeedForwardLayer {
         return new long[][]{{0, n, 1}};
     }
 
-    /**
-     * Noise arrays {@code {s, m}} of the 4-D view's shape for one training step (y ← s ⊙ y + m), or null for a
-     * layer without noise. The same stream (layer and step) gives the same noise.
-     */
-    public INDArray[] drawNoise(long[] view, DataType dataType, long stream) {
+    /** The noise of a layer with noise (y ← s ⊙ y + m during training), or null for a layer without. */
+    public NoiseConfig noiseConfig() {
         return null;
     }
 

@@ -5,8 +5,6 @@ import lombok.Getter;
 import lombok.ToString;
 import org.bn4j.core.Layout;
 import org.bn4j.core.NormSpec;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The noise of {@link NoisyBatchNorm} without any normalization: {@code y = s ⊙ x + m} in training, the
@@ -55,8 +53,8 @@ public class NoiseInjection extends AbstractNormLayer {
     }
 
     @Override
-    public INDArray[] drawNoise(long[] view, DataType dataType, long stream) {
-        return noise.draw(view, dataType, stream);
+    public NoiseConfig noiseConfig() {
+        return noise;
     }
 
     public static class Builder extends AbstractNormLayer.Builder<Builder> {

@@ -4,8 +4,6 @@ import lombok.EqualsAndHashCode;
 import lombok.Getter;
 import lombok.ToString;
 import org.bn4j.core.NormSpec;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * "Noisy" batch norm of Santurkar, Tsipras, Ilyas, Madry (2018, Appendix A, Algorithm 1): {@link BatchNorm}
@@ -49,8 +47,8 @@ public class NoisyBatchNorm extends BatchNorm {
     }
 
     @Override
-    public INDArray[] drawNoise(long[] view, DataType dataType, long stream) {
-        return noise.draw(view, dataType, stream);
+    public NoiseConfig noiseConfig() {
+        return noise;
     }
 
     public static class Builder extends BaseBuilder<Builder> {

@@ -49,6 +49,8 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
     }
 
     private INDArray forwardInput;
+    /** The noise arrays {s, m} of the last training step (noisy layers only). */
+    private INDArray[] noiseBuffers;
     private List<Segment> forwardSegments;
 
     public NormLayerImpl(NeuralNetConfiguration conf, DataType dataType) {
@@ -199,10 +201,13 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
             INDArray cnt = s.state().containsKey(COUNT) ? s.state().get(COUNT) : Nd4j.scalar(dataType, s.layout().groupSize());
             INDArray corr = cnt.div(Transforms.max(cnt.sub(1), 1.0));
             INDArray bv = s.state().get(V).mul(corr).reshape(s.groups(), n);
-            for (int g = 0; g < s.groups(); g++) {
-                mean.muli(d).addi(bm.getRow(g).mul(1 - d));
-                var.muli(d).addi(bv.getRow(g).mul(1 - d));
-            }
+            // the G steps in closed form: run ← d^G·run + Σ_g (1−d)·d^(G−1−g)·stat_g (one product, not G updates)
+            int groups = s.groups();
+            double[] w = new double[groups];
+            for (int g = 0; g < groups; g++) w[g] = (1 - d) * Math.pow(d, groups - 1 - g);
+            INDArray weights = Nd4j.createFromArray(w).castTo(dataType).reshape(1, groups);
+            mean.muli(Math.pow(d, groups)).addi(weights.mmul(bm).reshape(mean.shape()));
+            var.muli(Math.pow(d, groups)).addi(weights.mmul(bv).reshape(var.shape()));
         }
     }
 
@@ -230,12 +235,20 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         }
     }
 
-    /** The noise of the current training step for a 4-D view: a function of the layer index and the step. */
+    /**
+     * The noise of the current training step for a 4-D view: a function of the layer index and the step. Drawn into
+     * two arrays kept between steps (fresh arrays would pay their page faults at every step).
+     */
     INDArray[] noise(long[] view) {
         long stream = ((((long) getIndex() << 20) ^ getEpochCount()) << 32) ^ getIterationCount();
-        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            return layerConf().drawNoise(view, dataType, stream);
+        if (noiseBuffers == null || !Arrays.equals(noiseBuffers[0].shape(), view)) {
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                noiseBuffers = new INDArray[]{Nd4j.createUninitialized(dataType, view, 'c'),
+                        Nd4j.createUninitialized(dataType, view, 'c')};
+            }
         }
+        layerConf().noiseConfig().draw(stream, noiseBuffers[0], noiseBuffers[1]);
+        return noiseBuffers;
     }
 
     @Override
