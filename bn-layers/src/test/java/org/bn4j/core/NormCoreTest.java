@@ -9,6 +9,7 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -47,6 +48,11 @@ class NormCoreTest {
                 Layout.of(new long[]{7, 4}, new int[]{0}, 1)));
         out.add(new CoreCase("L3 batch norm NCHW, plain", new NormSpec(Statistic.lp(3, false), true, 1e-5, NormSpec.Noise.NONE),
                 Layout.of(new long[]{3, 4, 5}, new int[]{0, 2}, 1)));
+        NormSpec top1 = new NormSpec(Statistic.topK(1, false), true, 1e-5, NormSpec.Noise.NONE);
+        out.add(new CoreCase("L-inf batch norm [N,C], maximum in blocks of rows", top1,
+                Layout.of(new long[]{64, 3}, new int[]{0}, 1)));
+        out.add(new CoreCase("L-inf batch norm NCHW", top1, Layout.of(new long[]{3, 4, 5}, new int[]{0, 2}, 1)));
+        out.add(new CoreCase("L-inf ghost batch norm [G,v,C]", top1, Layout.of(new long[]{2, 4, 3}, new int[]{1}, 2)));
         out.add(new CoreCase("noise after affine", new NormSpec(Statistic.variance(), true, 1e-5, NormSpec.Noise.AFTER_AFFINE),
                 Layout.of(new long[]{7, 4}, new int[]{0}, 1)));
         out.add(new CoreCase("noise before affine, masked", new NormSpec(Statistic.variance(), true, 1e-5, NormSpec.Noise.BEFORE_AFFINE),
@@ -127,6 +133,21 @@ class NormCoreTest {
                 .withMask(new long[]{1, 8, 1, 1, 5}).simplify();
         assertArrayEquals(new long[]{8, 4, 5}, masked.shape());
         assertArrayEquals(new long[]{8, 1, 5}, masked.maskShape());
+    }
+
+    /** The L-inf statistic (a maximum, taken in blocks of rows for a leading axis) against a plain maximum. */
+    @Test
+    void topOneStatisticIsTheLargestDeviation() {
+        for (long[] shape : new long[][]{{64, 3}, {96, 5}, {33, 2}}) {
+            Layout layout = Layout.of(shape, new int[]{0}, 1);
+            NormSpec spec = new NormSpec(Statistic.topK(1, false), false, 1e-5, NormSpec.Noise.NONE);
+            Nd4j.getRandom().setSeed(3);
+            INDArray x = Nd4j.randn(DataType.DOUBLE, shape);
+            Map<String, INDArray> out = NormCore.forward(spec, layout, DataType.DOUBLE).run(Map.of(NormCore.X, x));
+            INDArray expected = Transforms.abs(x.subRowVector(x.mean(0))).max(0);
+            assertTrue(Transforms.pow(expected, 2).reshape(1, shape[1]).equalsWithEps(out.get(NormCore.V), 1e-12),
+                    "v of " + java.util.Arrays.toString(shape) + ": " + out.get(NormCore.V));
+        }
     }
 
     @Test
