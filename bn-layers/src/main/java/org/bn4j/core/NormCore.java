@@ -51,29 +51,13 @@ public final class NormCore {
         return new Graphs(forward(spec, layout, dt, scratch), backward(spec, layout, dt, scratch), inference);
     }
 
-    /** Placeholders shared by the graphs. */
-    private static final class Inputs {
-        final SameDiff sd = SameDiff.create();
-        final List<String> names = new ArrayList<>();
-        final DataType dt;
-
-        Inputs(DataType dt) {
-            this.dt = dt;
-        }
-
-        SDVariable ph(String name, long[] shape) {
-            names.add(name);
-            return sd.placeHolder(name, dt, shape);
-        }
-
-        /** The placeholders forward and inference share: x, the mask w, γ, β (null where absent). */
-        SDVariable[] xMaskGammaBeta(NormSpec spec, Layout layout) {
-            SDVariable x = ph(X, layout.shape());
-            SDVariable w = layout.maskShape() == null ? null : ph(W, layout.maskShape());
-            SDVariable gamma = spec.affine() ? ph(GAMMA, layout.paramShape()) : null;
-            SDVariable beta = spec.affine() ? ph(BETA, layout.paramShape()) : null;
-            return new SDVariable[]{x, w, gamma, beta};
-        }
+    /** The placeholders forward and inference share: x, the mask w, γ, β (null where absent). */
+    private static SDVariable[] xMaskGammaBeta(GraphInputs in, NormSpec spec, Layout layout) {
+        SDVariable x = in.ph(X, layout.shape());
+        SDVariable w = layout.maskShape() == null ? null : in.ph(W, layout.maskShape());
+        SDVariable gamma = spec.affine() ? in.ph(GAMMA, layout.paramShape()) : null;
+        SDVariable beta = spec.affine() ? in.ph(BETA, layout.paramShape()) : null;
+        return new SDVariable[]{x, w, gamma, beta};
     }
 
     /** Training forward: inputs x [w] [gamma beta] [noiseS noiseM]; outputs y [mean v count]. */
@@ -82,9 +66,9 @@ public final class NormCore {
     }
 
     static CompiledGraph forward(NormSpec spec, Layout layout, DataType dt, Scratch scratch) {
-        Inputs in = new Inputs(dt);
-        SameDiff sd = in.sd;
-        SDVariable[] common = in.xMaskGammaBeta(spec, layout);
+        GraphInputs in = new GraphInputs(dt);
+        SameDiff sd = in.sd();
+        SDVariable[] common = xMaskGammaBeta(in, spec, layout);
         SDVariable x = common[0], w = common[1], gamma = common[2], beta = common[3];
         SDVariable s = spec.noisy() ? in.ph(NOISE_S, layout.shape()) : null;
         SDVariable n = spec.noisy() ? in.ph(NOISE_M, layout.shape()) : null;
@@ -120,7 +104,7 @@ public final class NormCore {
         if (w != null) y = y.mul(w);
         if (y == x) y = sd.identity(x);
         y.rename(Y);
-        return new CompiledGraph(sd, in.names, outs, scratch);
+        return new CompiledGraph(sd, in.names(), outs, scratch);
     }
 
     /**
@@ -132,8 +116,8 @@ public final class NormCore {
     }
 
     static CompiledGraph backward(NormSpec spec, Layout layout, DataType dt, Scratch scratch) {
-        Inputs in = new Inputs(dt);
-        SameDiff sd = in.sd;
+        GraphInputs in = new GraphInputs(dt);
+        SameDiff sd = in.sd();
         SDVariable x = in.ph(X, layout.shape());
         SDVariable dy = in.ph(DY, layout.shape());
         SDVariable w = layout.maskShape() == null ? null : in.ph(W, layout.maskShape());
@@ -210,7 +194,7 @@ public final class NormCore {
         }
         if (dx == dy) dx = sd.identity(dy);
         dx.rename(DX);
-        return new CompiledGraph(sd, in.names, outs, scratch);
+        return new CompiledGraph(sd, in.names(), outs, scratch);
     }
 
     /** Inference: inputs x [w] [gamma beta] meanRun vRun; output y = γ (x − μ_run)/sqrt(v_run + ε) + β. */
@@ -219,9 +203,9 @@ public final class NormCore {
     }
 
     static CompiledGraph inference(NormSpec spec, Layout layout, DataType dt, Scratch scratch) {
-        Inputs in = new Inputs(dt);
-        SameDiff sd = in.sd;
-        SDVariable[] common = in.xMaskGammaBeta(spec, layout);
+        GraphInputs in = new GraphInputs(dt);
+        SameDiff sd = in.sd();
+        SDVariable[] common = xMaskGammaBeta(in, spec, layout);
         SDVariable x = common[0], w = common[1], gamma = common[2], beta = common[3];
         SDVariable meanRun = in.ph(MEAN_RUN, layout.paramShape());
         SDVariable vRun = in.ph(V_RUN, layout.paramShape());
@@ -233,7 +217,7 @@ public final class NormCore {
         SDVariable y = x.mul(k).add(b);
         if (w != null) y = y.mul(w);
         y.rename(Y);
-        return new CompiledGraph(sd, in.names, List.of(Y), scratch);
+        return new CompiledGraph(sd, in.names(), List.of(Y), scratch);
     }
 
     /**

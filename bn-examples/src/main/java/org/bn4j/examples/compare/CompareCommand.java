@@ -17,6 +17,7 @@ import org.bn4j.examples.data.FashionMnist;
 import org.bn4j.examples.data.ShuffledBatchIterator;
 import org.bn4j.examples.nets.Mlp;
 import org.bn4j.examples.nets.Variant;
+import org.bn4j.examples.experiments.Charts;
 import org.bn4j.examples.util.MetricsLog;
 import org.bn4j.examples.util.Plots;
 import org.bn4j.examples.util.Progress;
@@ -203,15 +204,7 @@ public class CompareCommand implements Callable<Integer> {
                     out.printf(Locale.ROOT, "  %-8s %s%n", v.name(), Double.isNaN(largestLr.get(v.name())) ? "none of the rates trains"
                             : "lr " + Report.num(largestLr.get(v.name())));
                 }
-                List<Plots.Series> s = new ArrayList<>();
-                for (String n : names) {
-                    double[] x = Charts.values(lrLog, "lr", n);
-                    double[] y = Charts.values(lrLog, "test_acc", n);
-                    for (int i = 0; i < y.length; i++) {
-                        y[i] = Double.isNaN(y[i]) ? 0 : y[i];
-                    }
-                    s.add(new Plots.Series(n, x, y));
-                }
+                List<Plots.Series> s = accuracySeries(lrLog, "lr", names);
                 Plots.lineChart(dir.resolve("lr_sweep.png"), "Learning-rate sweep: test accuracy after one pass over " + nSweep
                                 + " images (0 = diverged)", "learning rate (plain SGD)", "test accuracy", s,
                         Plots.Style.MARKERS.withLogX().withYRange(0.0, 1.0).withLegend(org.knowm.xchart.style.Styler.LegendPosition.OutsideE));
@@ -245,15 +238,7 @@ public class CompareCommand implements Callable<Integer> {
                     sizes.forEach(b -> l.append(String.format(Locale.ROOT, " %8s", Report.num(smallBatch.get(v.name()).get(b), 4))));
                     out.println(l);
                 }
-                List<Plots.Series> s = new ArrayList<>();
-                for (String n : names) {
-                    double[] x = Charts.values(bsLog, "batch", n);
-                    double[] y = Charts.values(bsLog, "test_acc", n);
-                    for (int i = 0; i < y.length; i++) {
-                        y[i] = Double.isNaN(y[i]) ? 0 : y[i];
-                    }
-                    s.add(new Plots.Series(n, x, y));
-                }
+                List<Plots.Series> s = accuracySeries(bsLog, "batch", names);
                 Plots.lineChart(dir.resolve("batch_sizes.png"), "Test accuracy after one pass over " + nSweep
                                 + " images, by batch size (0 = diverged)", "batch size", "test accuracy", s,
                         Plots.Style.MARKERS.withLogX().withLegend(org.knowm.xchart.style.Styler.LegendPosition.OutsideE));
@@ -265,6 +250,20 @@ public class CompareCommand implements Callable<Integer> {
             out.println("Wrote " + dir.toAbsolutePath() + "/{epochs.csv,steps.csv,lr_sweep.csv,batch_sizes.csv,*.png,summary.md}");
         }
         return 0;
+    }
+
+    /** Test accuracy against {@code xColumn}, one series per run, a diverged run (NaN) drawn as 0. */
+    private static List<Plots.Series> accuracySeries(MetricsLog log, String xColumn, List<String> names) {
+        List<Plots.Series> s = new ArrayList<>();
+        for (String n : names) {
+            double[] x = Charts.values(log, xColumn, n, null, null);
+            double[] y = Charts.values(log, "test_acc", n, null, null);
+            for (int i = 0; i < y.length; i++) {
+                y[i] = Double.isNaN(y[i]) ? 0 : y[i];
+            }
+            s.add(new Plots.Series(n, x, y));
+        }
+        return s;
     }
 
     private boolean explicit(String option) {
@@ -294,13 +293,6 @@ public class CompareCommand implements Callable<Integer> {
             }
         }
         return s;
-    }
-
-    private static final class Charts {
-        static double[] values(MetricsLog log, String y, String name) {
-            int run = log.index("run");
-            return log.column(y, r -> r[run].equals(name));
-        }
     }
 
     private static int[] range(int n) {

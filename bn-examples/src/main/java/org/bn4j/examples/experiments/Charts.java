@@ -7,7 +7,7 @@ import org.bn4j.examples.util.MetricsLog;
 import org.bn4j.examples.util.Plots;
 
 /** Series of a metrics log, one per run. */
-final class Charts {
+public final class Charts {
 
     private Charts() {
     }
@@ -42,7 +42,7 @@ final class Charts {
     }
 
     /** A run's values of column {@code y} (rows matching {@code column = value} when column is not null). */
-    static double[] values(MetricsLog log, String y, String runName, String column, Object value) {
+    public static double[] values(MetricsLog log, String y, String runName, String column, Object value) {
         int run = log.index("run");
         int c = column == null ? -1 : log.index(column);
         return log.column(y, r -> r[run].equals(runName) && (c < 0 || r[c].equals(value)));

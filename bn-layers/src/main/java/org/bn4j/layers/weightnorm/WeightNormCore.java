@@ -1,6 +1,7 @@
 package org.bn4j.layers.weightnorm;
 
 import org.bn4j.core.CompiledGraph;
+import org.bn4j.core.GraphInputs;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -49,21 +50,6 @@ public final class WeightNormCore {
         return new Graphs(forward(op, xShape, bias, dt), backward(op, xShape, zShape, bias, dt));
     }
 
-    private static final class Inputs {
-        final SameDiff sd = SameDiff.create();
-        final List<String> names = new ArrayList<>();
-        final DataType dt;
-
-        Inputs(DataType dt) {
-            this.dt = dt;
-        }
-
-        SDVariable ph(String name, long[] shape) {
-            names.add(name);
-            return sd.placeHolder(name, dt, shape);
-        }
-    }
-
     /** ‖v‖ per unit, shaped {@link LinearOp#unitShape()}. */
     private static SDVariable norm(SameDiff sd, LinearOp op, SDVariable v) {
         return sd.math.sqrt(sum(sd, v.mul(v), op.vShape(), true, op.normAxes()));
@@ -96,8 +82,8 @@ public final class WeightNormCore {
 
     /** Forward: inputs x v g [b] (g shaped unitShape, b biasShape); output z = op(x, g·v/‖v‖) + b. */
     public static CompiledGraph forward(LinearOp op, long[] xShape, boolean bias, DataType dt) {
-        Inputs in = new Inputs(dt);
-        SameDiff sd = in.sd;
+        GraphInputs in = new GraphInputs(dt);
+        SameDiff sd = in.sd();
         SDVariable x = in.ph(X, xShape);
         SDVariable v = in.ph(V, op.vShape());
         SDVariable g = in.ph(G, op.unitShape());
@@ -106,13 +92,13 @@ public final class WeightNormCore {
         SDVariable z = op.forward(sd, x, w);
         if (b != null) z = z.add(b);
         z.rename(Z);
-        return CompiledGraph.of(sd, in.names, List.of(Z));
+        return CompiledGraph.of(sd, in.names(), List.of(Z));
     }
 
     /** Backward: inputs x v g dz; outputs dx dv dg [db] (dg shaped unitShape, db [nOut]). */
     public static CompiledGraph backward(LinearOp op, long[] xShape, long[] zShape, boolean bias, DataType dt) {
-        Inputs in = new Inputs(dt);
-        SameDiff sd = in.sd;
+        GraphInputs in = new GraphInputs(dt);
+        SameDiff sd = in.sd();
         SDVariable x = in.ph(X, xShape);
         SDVariable v = in.ph(V, op.vShape());
         SDVariable g = in.ph(G, op.unitShape());
@@ -132,7 +118,7 @@ public final class WeightNormCore {
             sum(sd, dz, zShape, false, op.outputReduceAxes()).rename(DB);
             outs.add(DB);
         }
-        return CompiledGraph.of(sd, in.names, outs);
+        return CompiledGraph.of(sd, in.names(), outs);
     }
 
     /**
@@ -140,8 +126,8 @@ public final class WeightNormCore {
      * and biased variance of t = op(x, v/‖v‖).
      */
     public static CompiledGraph initStatistics(LinearOp op, long[] xShape, long[] zShape, DataType dt) {
-        Inputs in = new Inputs(dt);
-        SameDiff sd = in.sd;
+        GraphInputs in = new GraphInputs(dt);
+        SameDiff sd = in.sd();
         SDVariable x = in.ph(X, xShape);
         SDVariable v = in.ph(V, op.vShape());
         SDVariable t = op.forward(sd, x, v.div(norm(sd, op, v)));
@@ -151,6 +137,6 @@ public final class WeightNormCore {
         SDVariable u = t.sub(mean);
         sd.reshape(mean, op.nOut()).rename(T_MEAN);
         sum(sd, u.mul(u), zShape, false, axes).div(m).rename(T_VAR);
-        return CompiledGraph.of(sd, in.names, List.of(T_MEAN, T_VAR));
+        return CompiledGraph.of(sd, in.names(), List.of(T_MEAN, T_VAR));
     }
 }
