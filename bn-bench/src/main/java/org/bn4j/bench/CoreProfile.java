@@ -92,8 +92,8 @@ public final class CoreProfile {
         INDArray y = Nd4j.create(DataType.FLOAT, layout.shape());
         Map<String, INDArray> fo = g.train().run(in, Map.of(NormCore.Y, y));
         Map<String, INDArray> bin = new HashMap<>(in);
-        bin.put(NormCore.MEAN, fo.get(NormCore.MEAN));
-        bin.put(NormCore.V, fo.get(NormCore.V));
+        bin.putAll(fo);          // the forward's state: mean, v, and the statistic's own
+        bin.remove(NormCore.Y);
         bin.put(NormCore.DY, Nd4j.randn(DataType.FLOAT, layout.shape()));
         INDArray dx = Nd4j.create(DataType.FLOAT, layout.shape());
         g.backward().run(bin, Map.of(NormCore.DX, dx));

@@ -60,7 +60,7 @@ public final class NormCore {
         return new SDVariable[]{x, w, gamma, beta};
     }
 
-    /** Training forward: inputs x [w] [gamma beta] [noiseS noiseM]; outputs y [mean v count]. */
+    /** Training forward: inputs x [w] [gamma beta] [noiseS noiseM]; outputs y [mean v count] [the statistic's state]. */
     public static CompiledGraph forward(NormSpec spec, Layout layout, DataType dt) {
         return forward(spec, layout, dt, new Scratch());
     }
@@ -93,6 +93,7 @@ public final class NormCore {
             v.rename(V);
             outs.add(MEAN);
             outs.add(V);
+            if (spec.statistic().state() != null) outs.add(spec.statistic().state());
             if (w != null) {
                 count.rename(COUNT);
                 outs.add(COUNT);
@@ -108,7 +109,7 @@ public final class NormCore {
     }
 
     /**
-     * Backward: inputs x dy [w] [gamma] [noiseS] [noiseM, noise before the affine map] [mean v] [count];
+     * Backward: inputs x dy [w] [gamma] [noiseS] [noiseM, noise before the affine map] [mean v] [count] [the statistic's state];
      * outputs dx [dgamma dbeta].
      */
     public static CompiledGraph backward(NormSpec spec, Layout layout, DataType dt) {
@@ -129,12 +130,13 @@ public final class NormCore {
         SDVariable g = w == null ? dy : dy.mul(w);
         SDVariable ga = spec.noise() == NormSpec.Noise.AFTER_AFFINE ? g.mul(s) : g;
 
-        SDVariable mean = null, v = null, rstd = null, count = null, u = null;
+        SDVariable mean = null, v = null, rstd = null, count = null, u = null, state = null;
         Reductions red = null;
         if (spec.normalizes()) {
             red = reductions(sd, layout, dt);
             mean = in.ph(MEAN, layout.statsShape());
             v = in.ph(V, layout.statsShape());
+            if (spec.statistic().state() != null) state = in.ph(spec.statistic().state(), layout.statsShape());
             count = w == null ? scalar(sd, layout.groupSize(), dt) : in.ph(COUNT, countShape(layout));
             rstd = sd.math.rsqrt(v.add(spec.eps()));
             u = x.sub(mean);
@@ -179,7 +181,7 @@ public final class NormCore {
             // c = -(Σ g'·x̂) / (2 d²) = -(Σ g'·u) · rstd³ / 2
             SDVariable sumGxU = perFeature ? sumGaU.mul(gamma) : red.sum(gx.mul(u));
             SDVariable c = sumGxU.mul(rstd.mul(rstd).mul(rstd)).mul(-0.5);
-            SDVariable dvdu = stat.dvdu(sd, red, uw, v, count);
+            SDVariable dvdu = stat.dvdu(sd, red, uw, v, count, state);
             if (w != null) dvdu = dvdu.mul(w);
             // g' ⊙ rstd, with g' = g_a ⊙ γ per feature: g_a ⊙ (γ ⊙ rstd)
             SDVariable gxRstd = perFeature ? ga.mul(gamma.mul(rstd)) : gx.mul(rstd);

@@ -76,22 +76,34 @@ final class Reductions {
 
     /**
      * Maximum over the reduced axes, keepDims. ND4J reduces a leading axis of a C-ordered matrix slowly (a column
-     * maximum of [4096,1024] takes about 35 ms, a middle axis of [128,32,1024] 9 ms): a leading reduced axis is split
-     * into blocks of rows, reduced within blocks first, then across them (the same maximum).
+     * maximum of [4096,1024] takes about 38 ms), and fast along the last axis. So trailing reduced axes go first, as
+     * row maxima; a leading reduced axis is then split into blocks of {@value #BLOCK} rows, reduced within blocks,
+     * and the block maxima again, until fewer rows are left than a block (the same maximum; [4096,1024] in
+     * 4.6 ms, against 8 ms for one level of 32-row blocks).
      */
     SDVariable max(SDVariable x) {
         Reductions m = merged();
         if (m == null) return x.reshape(keepDimsShape());
         if (m != this) return m.max(x.reshape(m.shape)).reshape(keepDimsShape());
-        int[] axes = reduceAxes();
-        if (reduce[0] && shape.length == 2 && shape[0] % BLOCK == 0 && shape[0] > BLOCK) {
-            SDVariable blocks = x.reshape(shape[0] / BLOCK, BLOCK, shape[1]).max(false, 1);
-            return blocks.max(true, 0);
+        int r = shape.length;
+        int t = r;
+        while (t > 0 && reduce[t - 1]) t--;
+        int[] outer = IntStream.range(0, t).filter(i -> reduce[i]).toArray();
+        SDVariable y = x;
+        if (t < r) {
+            y = y.reshape(prod(0, t), prod(t, r)).max(false, 1);
+            if (outer.length == 0) return y.reshape(keepDimsShape());
         }
-        return x.max(true, axes);
+        if (outer.length == 1 && outer[0] == 0) {
+            long n = shape[0], k2 = prod(1, t);
+            y = y.reshape(n, k2);
+            for (; n > BLOCK && n % BLOCK == 0; n /= BLOCK) y = y.reshape(n / BLOCK, BLOCK, k2).max(false, 1);
+            return y.max(true, 0).reshape(keepDimsShape());
+        }
+        return y.reshape(prefix(t)).max(true, outer).reshape(keepDimsShape());
     }
 
-    private static final long BLOCK = 32;
+    private static final long BLOCK = 8;
 
     /**
      * The same reduction on the shape with unit axes dropped and adjacent axes of the same kind merged (a reshape of

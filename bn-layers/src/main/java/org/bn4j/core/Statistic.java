@@ -2,6 +2,7 @@ package org.bn4j.core;
 
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
 
 /**
  * The scale statistic of a normalization, as a "variance equivalent" {@code v} of the centred input
@@ -17,7 +18,8 @@ import org.nd4j.autodiff.samediff.SameDiff;
  *       {@code |u|} of the group (k = 1: the L∞ norm) and {@code C = 0.5·(1 + √(π·ln 4)) / √(2·ln m)}
  *       (Hoffer et al. 2018) or 1.</li>
  * </ul>
- * Each statistic also gives {@code ∂v/∂u}, which the hand-written backward graph of {@link NormCore} uses.
+ * Each statistic also gives {@code ∂v/∂u}, which the hand-written backward graph of {@link NormCore} uses, and may
+ * name one per-group value of its forward ({@link #state()}) that the backward reads instead of computing it again.
  */
 public abstract class Statistic {
 
@@ -46,10 +48,18 @@ public abstract class Statistic {
     abstract SDVariable v(SameDiff sd, Reductions red, SDVariable u, SDVariable count);
 
     /**
-     * {@code ∂v/∂u} elementwise, given the forward's {@code v} (keepDims shape); the caller multiplies by the
-     * mask weights.
+     * {@code ∂v/∂u} elementwise, given the forward's {@code v} and {@link #state()} (keepDims shape, null if the
+     * statistic has none); the caller multiplies by the mask weights.
      */
-    abstract SDVariable dvdu(SameDiff sd, Reductions red, SDVariable u, SDVariable v, SDVariable count);
+    abstract SDVariable dvdu(SameDiff sd, Reductions red, SDVariable u, SDVariable v, SDVariable count, SDVariable state);
+
+    /**
+     * The name under which {@link #v} leaves a per-group value (keepDims shape) for {@link #dvdu}: an output of
+     * the forward graph and an input of the backward, kept between them like the mean and v. Null if none.
+     */
+    String state() {
+        return null;
+    }
 
     /** True if {@code Σ_group w·∂v/∂u = 0} for centred u, so the backward may skip that sum. */
     boolean dvduSumsToZero() {
@@ -85,7 +95,7 @@ public abstract class Statistic {
         }
 
         @Override
-        SDVariable dvdu(SameDiff sd, Reductions red, SDVariable u, SDVariable v, SDVariable count) {
+        SDVariable dvdu(SameDiff sd, Reductions red, SDVariable u, SDVariable v, SDVariable count, SDVariable state) {
             return u.mul(count.rdiv(2.0));
         }
 
@@ -112,7 +122,7 @@ public abstract class Statistic {
         }
 
         @Override
-        SDVariable dvdu(SameDiff sd, Reductions red, SDVariable u, SDVariable v, SDVariable count) {
+        SDVariable dvdu(SameDiff sd, Reductions red, SDVariable u, SDVariable v, SDVariable count, SDVariable state) {
             // v = c² M^(2/p)  =>  dv/du_i = (2 c² / count) M^(2/p - 1) |u_i|^(p-1) sign(u_i),  M^(2/p-1) = (v/c²)^(1-p/2)
             SDVariable coef = sd.math.pow(v.div(c * c), 1 - p / 2).mul(2 * c * c).div(count);
             SDVariable shape = p == 1 ? sd.math.sign(u) : sd.math.pow(sd.math.abs(u), p - 1).mul(sd.math.sign(u));
@@ -120,8 +130,13 @@ public abstract class Statistic {
         }
     }
 
-    /** v = (C·T)², T = mean of the k largest |u| per group. */
+    /**
+     * v = (C·T)², T = mean of the k largest |u| per group. The forward leaves the k-th largest |u| (the threshold
+     * τ; for k = 1 the maximum, T itself) as {@link #state()}, so the backward selects without a second top-k.
+     */
     static final class TopK extends Statistic {
+        /** Name of the threshold τ, the k-th largest |u| of each group. */
+        static final String THRESHOLD = "topkThreshold";
         final int k;
         final boolean gaussianConstant;
 
@@ -136,36 +151,47 @@ public abstract class Statistic {
             return sd.math.rsqrt(sd.math.log(count).mul(2.0)).mul(0.5 * (1 + Math.sqrt(Math.PI * Math.log(4))));
         }
 
-        /** T per group: the mean of the k largest |u|, and the k-th largest value (the threshold), keepDims. */
-        private SDVariable[] topMean(Reductions red, SDVariable absU) {
-            if (k == 1) {
-                // the largest |u| is both the mean of the top 1 and the threshold (a maximum, much faster than top-k)
-                SDVariable max = red.max(absU);
-                return new SDVariable[]{max, max};
-            }
-            SDVariable values = red.topK(absU, k)[0];
-            return new SDVariable[]{red.fromGroups(values.mean(true, 1)), red.fromGroups(values.min(true, 1))};
+        @Override
+        String state() {
+            return THRESHOLD;
         }
 
         @Override
         SDVariable v(SameDiff sd, Reductions red, SDVariable u, SDVariable count) {
-            SDVariable t = topMean(red, sd.math.abs(u))[0];
+            SDVariable absU = sd.math.abs(u);
+            SDVariable t, threshold;
+            if (k == 1) {
+                // the largest |u| is both the mean of the top 1 and the threshold (a maximum, much faster than top-k)
+                t = red.max(absU);
+                threshold = t;
+            } else {
+                SDVariable values = red.topK(absU, k)[0];
+                t = red.fromGroups(values.mean(true, 1));
+                threshold = red.fromGroups(values.min(true, 1));
+            }
+            threshold.rename(THRESHOLD);
             SDVariable c = constant(sd, count);
             SDVariable ct = c == null ? t : t.mul(c);
             return ct.mul(ct);
         }
 
         @Override
-        SDVariable dvdu(SameDiff sd, Reductions red, SDVariable u, SDVariable v, SDVariable count) {
-            // v = c² T²  =>  dv/du_i = 2 c² T / k · sign(u_i) · [|u_i| among the k largest]
-            SDVariable absU = sd.math.abs(u);
-            SDVariable[] tm = topMean(red, absU);
-            SDVariable t = tm[0];
-            SDVariable threshold = tm[1];
+        SDVariable dvdu(SameDiff sd, Reductions red, SDVariable u, SDVariable v, SDVariable count, SDVariable threshold) {
+            // v = c² T²  =>  dv/du_i = 2 c² T / k · sign(u_i) · [|u_i| >= τ],  with c T = sqrt(v)
             SDVariable c = constant(sd, count);
-            SDVariable coef = (c == null ? t : t.mul(c).mul(c)).mul(2.0 / k);
-            SDVariable selected = absU.gte(threshold).castTo(u.dataType());
-            return sd.math.sign(u).mul(selected).mul(coef);
+            SDVariable coef = c == null ? sd.math.sqrt(v).mul(2.0 / k) : sd.math.sqrt(v).mul(c).mul(2.0 / k);
+            if (k > 1) {
+                SDVariable selected = sd.math.abs(u).gte(threshold).castTo(u.dataType());
+                return sd.math.sign(u).mul(selected).mul(coef);
+            }
+            // k = 1: every |u_i| <= τ, so r = u/τ lies in [-1, 1] and is ±1 exactly where |u_i| = τ. step(r², cut) is 1
+            // there and 0 elsewhere; times r it is sign(u_i)·[|u_i| = τ]. Four passes of plain arithmetic, where abs,
+            // a comparison, a cast and sign were six. The cut leaves a few ulps of room, and τ is kept from 0 (a
+            // constant group: u = 0, dv/du = 0).
+            double ulp = Math.ulp(u.dataType() == DataType.DOUBLE ? 1.0 : 1.0f);
+            double tiny = u.dataType() == DataType.DOUBLE ? Double.MIN_NORMAL : Float.MIN_NORMAL;
+            SDVariable r = u.div(sd.scalarMax(threshold, tiny));
+            return sd.math.step(r.mul(r), 1 - 4 * ulp).mul(r).mul(coef);
         }
     }
 }

@@ -189,26 +189,36 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
 
     /**
      * One exponential-average step per statistics group, in batch order:
-     * {@code run ← decay·run + (1−decay)·stat}, with the variance made unbiased by m/(m−1).
+     * {@code run ← decay·run + (1−decay)·stat}, with the variance made unbiased by m/(m−1). The statistics are
+     * vectors of nOut values per group, so the steps run on the JVM: a dozen small ND4J ops here cost more than
+     * the whole forward at [256, 1024].
      */
     private void updateRunningStats(List<Segment> segments) {
         double d = layerConf().runningDecay();
         INDArray mean = getParam(NormParamInitializer.MEAN);
         INDArray var = getParam(NormParamInitializer.VAR);
-        long n = layerConf().getNOut();
+        double[] runMean = mean.toDoubleVector(), runVar = var.toDoubleVector();
+        int n = runMean.length;
         for (Segment s : segments) {
-            INDArray bm = s.state().get(MEAN).reshape(s.groups(), n);
-            INDArray cnt = s.state().containsKey(COUNT) ? s.state().get(COUNT) : Nd4j.scalar(dataType, s.layout().groupSize());
-            INDArray corr = cnt.div(Transforms.max(cnt.sub(1), 1.0));
-            INDArray bv = s.state().get(V).mul(corr).reshape(s.groups(), n);
-            // the G steps in closed form: run ← d^G·run + Σ_g (1−d)·d^(G−1−g)·stat_g (one product, not G updates)
-            int groups = s.groups();
-            double[] w = new double[groups];
-            for (int g = 0; g < groups; g++) w[g] = (1 - d) * Math.pow(d, groups - 1 - g);
-            INDArray weights = Nd4j.createFromArray(w).castTo(dataType).reshape(1, groups);
-            mean.muli(Math.pow(d, groups)).addi(weights.mmul(bm).reshape(mean.shape()));
-            var.muli(Math.pow(d, groups)).addi(weights.mmul(bv).reshape(var.shape()));
+            INDArray v = s.state().get(V);
+            INDArray cnt = s.state().get(COUNT);
+            if (cnt != null) v = v.mul(cnt.div(Transforms.max(cnt.sub(1), 1.0)));   // masked: counts per group
+            double corr = cnt != null ? 1 : unbiased(s.layout().groupSize());
+            double[] bm = s.state().get(MEAN).ravel().toDoubleVector(), bv = v.ravel().toDoubleVector();
+            for (int g = 0, k = 0; g < s.groups(); g++) {
+                for (int j = 0; j < n; j++, k++) {
+                    runMean[j] = d * runMean[j] + (1 - d) * bm[k];
+                    runVar[j] = d * runVar[j] + (1 - d) * corr * bv[k];
+                }
+            }
         }
+        mean.assign(Nd4j.createFromArray(runMean).reshape(mean.shape()));
+        var.assign(Nd4j.createFromArray(runVar).reshape(var.shape()));
+    }
+
+    /** Bessel's factor m/(m−1) (1 for m ≤ 1). */
+    private static double unbiased(long m) {
+        return m / (double) Math.max(m - 1, 1);
     }
 
     /** Inputs for the graphs: x, the mask, and γ, β shaped for the layout. */

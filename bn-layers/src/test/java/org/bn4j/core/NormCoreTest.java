@@ -138,7 +138,7 @@ class NormCoreTest {
     /** The L-inf statistic (a maximum, taken in blocks of rows for a leading axis) against a plain maximum. */
     @Test
     void topOneStatisticIsTheLargestDeviation() {
-        for (long[] shape : new long[][]{{64, 3}, {96, 5}, {33, 2}}) {
+        for (long[] shape : new long[][]{{64, 3}, {96, 5}, {33, 2}, {512, 3}, {200, 2}}) {
             Layout layout = Layout.of(shape, new int[]{0}, 1);
             NormSpec spec = new NormSpec(Statistic.topK(1, false), false, 1e-5, NormSpec.Noise.NONE);
             Nd4j.getRandom().setSeed(3);
