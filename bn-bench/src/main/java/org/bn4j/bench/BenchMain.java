@@ -214,7 +214,7 @@ public final class BenchMain {
                     long best = Long.MAX_VALUE;
                     for (int i = 0; i < 3; i++) {
                         long t0 = System.nanoTime();
-                        Object o = pass.equals("fwd") ? k.fwd() : k.fwdbwd();
+                        Object o = k.run(pass);
                         best = Math.min(best, System.nanoTime() - t0);
                         if (o == null) {
                             throw new IllegalStateException(c.id() + " " + pass + " returned null");

@@ -12,6 +12,11 @@ public interface Kernel extends AutoCloseable {
 
     Object fwdbwd();
 
+    /** {@link #fwd()} or {@link #fwdbwd()} by the pass's name in the CSV ({@code fwd} or {@code fwdbwd}). */
+    default Object run(String pass) {
+        return "fwdbwd".equals(pass) ? fwdbwd() : fwd();
+    }
+
     /**
      * A throw-away kernel of the same layer and layout on a tiny input, run once before a memory probe so
      * that code pages, thread pools and one-time caches are in place; may return null.

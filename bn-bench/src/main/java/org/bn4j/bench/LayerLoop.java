@@ -22,26 +22,22 @@ public final class LayerLoop {
         if (args.length < 1) throw new IllegalArgumentException("usage: LayerLoop CASE [SECONDS [fwd|fwdbwd]]");
         Case c = Cases.get(args[0]);
         double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 10;
-        boolean backward = args.length < 3 || args[2].equals("fwdbwd");
+        String pass = args.length > 2 ? args[2] : "fwdbwd";
         try (Kernel k = c.create()) {
             long warmEnd = System.nanoTime() + 5_000_000_000L;
-            for (int i = 0; i < 1000 && System.nanoTime() < warmEnd; i++) call(k, backward);
+            for (int i = 0; i < 1000 && System.nanoTime() < warmEnd; i++) k.run(pass);
             double[] ms = new double[1 << 20];
             int n = 0;
             long end = System.nanoTime() + (long) (seconds * 1e9);
             while (System.nanoTime() < end && n < ms.length) {
                 long t = System.nanoTime();
-                call(k, backward);
+                k.run(pass);
                 ms[n++] = (System.nanoTime() - t) / 1e6;
             }
             Arrays.sort(ms, 0, n);
             System.out.printf(Locale.ROOT, "%s %s: %d calls in %.0f s, median %.3f ms, 10th percentile %.3f, 90th %.3f%n",
-                    c.id(), backward ? "fwdbwd" : "fwd", n, seconds, ms[n / 2], ms[n / 10], ms[n * 9 / 10]);
+                    c.id(), pass, n, seconds, ms[n / 2], ms[n / 10], ms[n * 9 / 10]);
         }
     }
 
-    private static void call(Kernel k, boolean backward) {
-        if (backward) k.fwdbwd();
-        else k.fwd();
-    }
 }

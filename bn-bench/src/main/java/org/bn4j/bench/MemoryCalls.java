@@ -20,26 +20,22 @@ public final class MemoryCalls {
         if (args.length < 1) throw new IllegalArgumentException("usage: MemoryCalls CASE [fwd|fwdbwd [CALLS]]");
         if (!PeakRss.available()) throw new IllegalStateException("needs Linux /proc/self/status and clear_refs");
         Case c = Cases.get(args[0]);
-        boolean backward = args.length < 2 || args[1].equals("fwdbwd");
+        String pass = args.length > 1 ? args[1] : "fwdbwd";
         int calls = args.length > 2 ? Integer.parseInt(args[2]) : 3;
         try (Kernel k = c.create()) {
             try (Kernel tiny = k.tiny()) {
-                if (tiny != null) call(tiny, backward);
+                if (tiny != null) tiny.run(pass);
             }
             for (int i = 1; i <= calls; i++) {
                 System.gc();
                 long before = PeakRss.rssBytes();
                 PeakRss.reset();
-                call(k, backward);
+                k.run(pass);
                 System.out.printf(Locale.ROOT, "%s %s call %d: peak %.1f MiB above the %.1f MiB resident before it%n",
-                        c.id(), backward ? "fwdbwd" : "fwd", i, (PeakRss.hwmBytes() - before) / 1048576.0,
+                        c.id(), pass, i, (PeakRss.hwmBytes() - before) / 1048576.0,
                         before / 1048576.0);
             }
         }
     }
 
-    private static void call(Kernel k, boolean backward) {
-        if (backward) k.fwdbwd();
-        else k.fwd();
-    }
 }

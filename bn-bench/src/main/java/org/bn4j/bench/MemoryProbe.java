@@ -26,7 +26,7 @@ public final class MemoryProbe {
         }
         try (Kernel tiny = kernel.tiny()) {
             if (tiny != null) {
-                run(tiny, pass);
+                tiny.run(pass);
             }
         }
         System.gc();
@@ -34,7 +34,7 @@ public final class MemoryProbe {
         if (!PeakRss.reset()) {
             return;
         }
-        run(kernel, pass);
+        kernel.run(pass);
         long peak = PeakRss.hwmBytes() - before;
         String line = String.join(",", c.layer(), c.shape().toString(), c.engine(), pass, Long.toString(peak));
         try {
@@ -47,7 +47,4 @@ public final class MemoryProbe {
         }
     }
 
-    private static Object run(Kernel k, String pass) {
-        return "fwdbwd".equals(pass) ? k.fwdbwd() : k.fwd();
-    }
 }

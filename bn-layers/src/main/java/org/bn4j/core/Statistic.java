@@ -188,7 +188,7 @@ public abstract class Statistic {
             // there and 0 elsewhere; times r it is sign(u_i)·[|u_i| = τ]. Four passes of plain arithmetic, where abs,
             // a comparison, a cast and sign were six. The cut leaves a few ulps of room, and τ is kept from 0 (a
             // constant group: u = 0, dv/du = 0).
-            double ulp = Math.ulp(u.dataType() == DataType.DOUBLE ? 1.0 : 1.0f);
+            double ulp = u.dataType() == DataType.DOUBLE ? Math.ulp(1.0) : Math.ulp(1.0f);
             double tiny = u.dataType() == DataType.DOUBLE ? Double.MIN_NORMAL : Float.MIN_NORMAL;
             SDVariable r = u.div(sd.scalarMax(threshold, tiny));
             return sd.math.step(r.mul(r), 1 - 4 * ulp).mul(r).mul(coef);

@@ -66,7 +66,11 @@ final class Nets {
     }
 
     private static NeuralNetConfiguration.Builder base(IUpdater updater, long seed) {
-        return new NeuralNetConfiguration.Builder().dataType(DataType.DOUBLE).seed(seed).updater(updater)
+        return base(updater, seed, DataType.DOUBLE);
+    }
+
+    private static NeuralNetConfiguration.Builder base(IUpdater updater, long seed, DataType dataType) {
+        return new NeuralNetConfiguration.Builder().dataType(dataType).seed(seed).updater(updater)
                 .weightInit(WeightInit.XAVIER);
     }
 
@@ -84,8 +88,13 @@ final class Nets {
 
     /** A network of the norm layer alone, to drive the layer directly. */
     static MultiLayerNetwork alone(LayerCase c) {
-        MultiLayerConfiguration conf = base(new org.nd4j.linalg.learning.config.NoOp(), 1).list().layer(normConf(c))
-                .setInputType(c.kind().inputType(C, S)).build();
+        return alone(c, DataType.DOUBLE);
+    }
+
+    /** A network of the norm layer alone in the given precision. */
+    static MultiLayerNetwork alone(LayerCase c, DataType dataType) {
+        MultiLayerConfiguration conf = base(new org.nd4j.linalg.learning.config.NoOp(), 1, dataType).list()
+                .layer(normConf(c)).setInputType(c.kind().inputType(C, S)).build();
         MultiLayerNetwork net = new MultiLayerNetwork(conf);
         net.init();
         net.initGradientsView();
