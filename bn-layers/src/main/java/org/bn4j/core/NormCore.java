@@ -181,7 +181,7 @@ public final class NormCore {
             // c = -(Σ g'·x̂) / (2 d²) = -(Σ g'·u) · rstd³ / 2
             SDVariable sumGxU = perFeature ? sumGaU.mul(gamma) : red.sum(gx.mul(u));
             SDVariable c = sumGxU.mul(rstd.mul(rstd).mul(rstd)).mul(-0.5);
-            SDVariable dvdu = stat.dvdu(sd, red, uw, v, count, state);
+            SDVariable dvdu = stat.dvdu(sd, uw, v, count, state);
             if (w != null) dvdu = dvdu.mul(w);
             // g' ⊙ rstd, with g' = g_a ⊙ γ per feature: g_a ⊙ (γ ⊙ rstd)
             SDVariable gxRstd = perFeature ? ga.mul(gamma.mul(rstd)) : gx.mul(rstd);

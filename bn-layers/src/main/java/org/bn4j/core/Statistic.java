@@ -51,7 +51,7 @@ public abstract class Statistic {
      * {@code ∂v/∂u} elementwise, given the forward's {@code v} and {@link #state()} (keepDims shape, null if the
      * statistic has none); the caller multiplies by the mask weights.
      */
-    abstract SDVariable dvdu(SameDiff sd, Reductions red, SDVariable u, SDVariable v, SDVariable count, SDVariable state);
+    abstract SDVariable dvdu(SameDiff sd, SDVariable u, SDVariable v, SDVariable count, SDVariable state);
 
     /**
      * The name under which {@link #v} leaves a per-group value (keepDims shape) for {@link #dvdu}: an output of
@@ -95,7 +95,7 @@ public abstract class Statistic {
         }
 
         @Override
-        SDVariable dvdu(SameDiff sd, Reductions red, SDVariable u, SDVariable v, SDVariable count, SDVariable state) {
+        SDVariable dvdu(SameDiff sd, SDVariable u, SDVariable v, SDVariable count, SDVariable state) {
             return u.mul(count.rdiv(2.0));
         }
 
@@ -122,7 +122,7 @@ public abstract class Statistic {
         }
 
         @Override
-        SDVariable dvdu(SameDiff sd, Reductions red, SDVariable u, SDVariable v, SDVariable count, SDVariable state) {
+        SDVariable dvdu(SameDiff sd, SDVariable u, SDVariable v, SDVariable count, SDVariable state) {
             // v = c² M^(2/p)  =>  dv/du_i = (2 c² / count) M^(2/p - 1) |u_i|^(p-1) sign(u_i),  M^(2/p-1) = (v/c²)^(1-p/2)
             SDVariable coef = sd.math.pow(v.div(c * c), 1 - p / 2).mul(2 * c * c).div(count);
             SDVariable shape = p == 1 ? sd.math.sign(u) : sd.math.pow(sd.math.abs(u), p - 1).mul(sd.math.sign(u));
@@ -176,10 +176,11 @@ public abstract class Statistic {
         }
 
         @Override
-        SDVariable dvdu(SameDiff sd, Reductions red, SDVariable u, SDVariable v, SDVariable count, SDVariable threshold) {
+        SDVariable dvdu(SameDiff sd, SDVariable u, SDVariable v, SDVariable count, SDVariable threshold) {
             // v = c² T²  =>  dv/du_i = 2 c² T / k · sign(u_i) · [|u_i| >= τ],  with c T = sqrt(v)
             SDVariable c = constant(sd, count);
-            SDVariable coef = c == null ? sd.math.sqrt(v).mul(2.0 / k) : sd.math.sqrt(v).mul(c).mul(2.0 / k);
+            SDVariable ct = sd.math.sqrt(v);
+            SDVariable coef = (c == null ? ct : ct.mul(c)).mul(2.0 / k);
             if (k > 1) {
                 SDVariable selected = sd.math.abs(u).gte(threshold).castTo(u.dataType());
                 return sd.math.sign(u).mul(selected).mul(coef);

@@ -16,7 +16,6 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -201,14 +200,14 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         int n = runMean.length;
         for (Segment s : segments) {
             INDArray v = s.state().get(V);
-            INDArray cnt = s.state().get(COUNT);
-            if (cnt != null) v = v.mul(cnt.div(Transforms.max(cnt.sub(1), 1.0)));   // masked: counts per group
-            double corr = cnt != null ? 1 : unbiased(s.layout().groupSize());
+            INDArray cnt = s.state().get(COUNT);   // with a mask: Σ w per group, else every group has groupSize values
+            double[] counts = cnt == null ? null : cnt.broadcast(v.shape()).ravel().toDoubleVector();
+            double m = s.layout().groupSize();
             double[] bm = s.state().get(MEAN).ravel().toDoubleVector(), bv = v.ravel().toDoubleVector();
             for (int g = 0, k = 0; g < s.groups(); g++) {
                 for (int j = 0; j < n; j++, k++) {
                     runMean[j] = d * runMean[j] + (1 - d) * bm[k];
-                    runVar[j] = d * runVar[j] + (1 - d) * corr * bv[k];
+                    runVar[j] = d * runVar[j] + (1 - d) * unbiased(counts == null ? m : counts[k]) * bv[k];
                 }
             }
         }
@@ -217,7 +216,7 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
     }
 
     /** Bessel's factor m/(m−1) (1 for m ≤ 1). */
-    private static double unbiased(long m) {
+    private static double unbiased(double m) {
         return m / (double) Math.max(m - 1, 1);
     }
 
