@@ -83,7 +83,7 @@ public final class CoreProfile {
         long[] seg = conf.segments(view[0])[0];
         view[0] = seg[1] - seg[0];
         Layout layout = conf.layout(view, null, (int) seg[2], shape.rank() == 3).simplify();
-        NormCore.Graphs g = NormCore.build(conf.normSpec(), layout, DataType.FLOAT);
+        NormCore.Graphs g = NormCore.graphs(conf.normSpec(), layout, DataType.FLOAT);
         Nd4j.getRandom().setSeed(1);
         Map<String, INDArray> in = new HashMap<>();
         in.put(NormCore.X, Nd4j.randn(DataType.FLOAT, layout.shape()));

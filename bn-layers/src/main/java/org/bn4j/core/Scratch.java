@@ -28,6 +28,12 @@ final class Scratch {
         return list.get(n);
     }
 
+    /** Closes every buffer (graphs using them must not run again). */
+    synchronized void close() {
+        for (List<INDArray> l : buffers.values()) for (INDArray a : l) if (!a.wasClosed()) a.close();
+        buffers.clear();
+    }
+
     /** Bytes held. */
     synchronized long bytes() {
         long b = 0;

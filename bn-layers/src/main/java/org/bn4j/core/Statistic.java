@@ -4,66 +4,234 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 
+import org.nd4j.shade.jackson.annotation.JsonAutoDetect;
+
+import java.io.Serializable;
+import java.util.Objects;
+
 /**
- * The scale statistic of a normalization, as a "variance equivalent" {@code v} of the centred input
- * {@code u = x - mean}: the normalizer is always {@code d = sqrt(v + eps)}, so every statistic shares the
- * running-statistics rule and the inference path of batch norm.
+ * The scale statistic of a normalization, a value chosen on a layer's builder and saved with its configuration.
+ * It is given as a "variance equivalent" {@code v} of the centred input {@code u = x − μ} (of {@code x} itself for
+ * layers that do not centre): the normalizer is always {@code d = sqrt(v + ε)}, so every statistic shares the
+ * running-statistics rule and the inference map of batch norm.
  *
  * <ul>
- *   <li>{@link #variance()}: {@code v = mean(u²)} (biased), Ioffe–Szegedy batch norm.</li>
+ *   <li>{@link #variance()}: {@code v = mean(u²)} (biased), Ioffe–Szegedy batch norm; without centring the mean
+ *       square of RMS norm.</li>
  *   <li>{@link #lp(double, boolean)}: {@code v = (C_p^p · mean|u|^p)^(2/p)}; with the Gaussian-consistency
- *       constant {@code C_p = (2^(p/2) Γ((p+1)/2) / √π)^(−1/p)} it estimates the variance of Gaussian data;
- *       {@code p = 2} is exactly {@link #variance()}.</li>
- *   <li>{@link #topK(int, boolean)}: {@code v = (C · T)²} with {@code T} the mean of the k largest
- *       {@code |u|} of the group (k = 1: the L∞ norm) and {@code C = 0.5·(1 + √(π·ln 4)) / √(2·ln m)}
- *       (Hoffer et al. 2018) or 1.</li>
+ *       constant {@code C_p = (2^(p/2) Γ((p+1)/2) / √π)^(−1/p)} it estimates the variance of Gaussian data.
+ *       {@code lp(2, ·)} is {@link #variance()} (the same function, computed as the variance).</li>
+ *   <li>{@link #topK(int, boolean)}: {@code v = (C · T)²} with {@code T} the mean of the k largest {@code |u|} of
+ *       the group (k = 1: the L∞ norm) and {@code C = 0.5·(1 + √(π·ln 4)) / √(2·ln m)} (Hoffer et al. 2018) or 1.
+ *       With a mask, a group with fewer than k values averages all of them.</li>
  * </ul>
- * Each statistic also gives {@code ∂v/∂u}, which the hand-written backward graph of {@link NormCore} uses, and may
- * name one per-group value of its forward ({@link #state()}) that the backward reads instead of computing it again.
+ * Each statistic also gives {@code ∂v/∂u} for the hand-written backward graph of {@link NormCore}, and may leave one
+ * per-group value of its forward ({@link #state()}) that the backward reads instead of computing it again.
+ * User guide: {@code docs/lp-batch-norm.md}.
  */
-public abstract class Statistic {
+@JsonAutoDetect(fieldVisibility = JsonAutoDetect.Visibility.ANY, getterVisibility = JsonAutoDetect.Visibility.NONE,
+        isGetterVisibility = JsonAutoDetect.Visibility.NONE)
+public final class Statistic implements Serializable {
+    private static final long serialVersionUID = 1L;
 
+    /** The kinds of statistic. */
+    public enum Kind { VARIANCE, LP, TOP_K }
+
+    /** Name of the top-k threshold τ (the k-th largest |u| of each group), the top-k statistic's forward state. */
+    static final String THRESHOLD = "topkThreshold";
+
+    private Kind kind;
+    private double p;
+    private int k;
+    private boolean gaussianConstant;
+
+    /** For JSON. */
+    private Statistic() {
+        this(Kind.VARIANCE, 2, 0, false);
+    }
+
+    private Statistic(Kind kind, double p, int k, boolean gaussianConstant) {
+        this.kind = kind;
+        this.p = p;
+        this.k = k;
+        this.gaussianConstant = gaussianConstant;
+    }
+
+    /** The biased variance {@code mean(u²)}. */
     public static Statistic variance() {
-        return Variance.INSTANCE;
+        return new Statistic();
     }
 
-    /** ℓp statistic, p ≥ 1 finite; {@code gaussianConstant} multiplies by C_p (see the class Javadoc). */
+    /** The ℓp statistic with the Gaussian-consistency constant, p ≥ 1 finite. */
+    public static Statistic lp(double p) {
+        return lp(p, true);
+    }
+
+    /** The ℓp statistic, p ≥ 1 finite; {@code gaussianConstant} multiplies by C_p. p = 2 is {@link #variance()}. */
     public static Statistic lp(double p, boolean gaussianConstant) {
-        if (!(p >= 1) || Double.isInfinite(p)) throw new IllegalArgumentException("p must be finite and >= 1, got " + p);
-        return p == 2 ? Variance.INSTANCE : new Lp(p, gaussianConstant ? lpConstant(p) : 1.0);
+        if (!(p >= 1) || Double.isInfinite(p)) {
+            throw new IllegalArgumentException("statistic: p must be finite and >= 1 (top-k for p = infinity), got " + p);
+        }
+        return p == 2 ? variance() : new Statistic(Kind.LP, p, 0, gaussianConstant);
     }
 
-    /** Mean of the k largest absolute deviations (k = 1: the L∞ statistic). */
+    /** The general ℓp formula even at p = 2 (where {@link #lp} returns the variance): for equivalence tests. */
+    static Statistic lpFormula(double p, boolean gaussianConstant) {
+        return new Statistic(Kind.LP, p, 0, gaussianConstant);
+    }
+
+    /** The mean of the k largest absolute deviations with the Gaussian-consistency constant (k = 1: L∞). */
+    public static Statistic topK(int k) {
+        return topK(k, true);
+    }
+
+    /** The mean of the k largest absolute deviations, k ≥ 1 (k = 1: the L∞ statistic). */
     public static Statistic topK(int k, boolean gaussianConstant) {
-        if (k < 1) throw new IllegalArgumentException("k must be >= 1, got " + k);
-        return new TopK(k, gaussianConstant);
+        if (k < 1) throw new IllegalArgumentException("statistic: k must be >= 1, got " + k);
+        return new Statistic(Kind.TOP_K, Double.POSITIVE_INFINITY, k, gaussianConstant);
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** p of the ℓp statistic (2 for the variance, infinity for top-k). */
+    public double p() {
+        return p;
+    }
+
+    /** k of the top-k statistic (0 otherwise). */
+    public int k() {
+        return k;
+    }
+
+    public boolean gaussianConstant() {
+        return gaussianConstant;
+    }
+
+    /** Fewest values a group needs for the statistic to be defined with centring: 2, or k for top-k. */
+    public int minCount() {
+        return kind == Kind.TOP_K ? Math.max(2, k) : 2;
     }
 
     /**
      * The variance equivalent {@code v} per group (keepDims shape).
      *
-     * @param u     the centred input, masked elements multiplied by their (zero) weight
+     * @param u     the (centred) input, masked elements multiplied by their (zero) weight
      * @param count number of (unmasked) elements per group, keepDims shape or scalar
      */
-    abstract SDVariable v(SameDiff sd, Reductions red, SDVariable u, SDVariable count);
+    SDVariable v(SameDiff sd, Reductions red, SDVariable u, SDVariable count, boolean masked) {
+        switch (kind) {
+            case VARIANCE:
+                return red.sum(u.mul(u)).div(count);
+            case LP: {
+                SDVariable m = red.sum(p == 1 ? sd.math.abs(u) : sd.math.pow(sd.math.abs(u), p)).div(count);
+                double c = gaussianConstant ? lpConstant(p) : 1;
+                return sd.math.pow(m, 2 / p).mul(c * c);
+            }
+            default: {
+                SDVariable absU = sd.math.abs(u);
+                SDVariable t, threshold;
+                if (k == 1) {
+                    // the largest |u| is both the mean of the top 1 and the threshold (a maximum, much faster than top-k)
+                    t = red.max(absU);
+                    threshold = t;
+                } else {
+                    SDVariable values = red.topK(absU, k)[0];
+                    threshold = red.fromGroups(values.min(true, 1));
+                    SDVariable sum = red.fromGroups(values.sum(true, 1));
+                    // with a mask a group may hold fewer than k values: the masked zeros fill its top k, so the sum is that of all of them
+                    t = masked ? sum.div(sd.math.min(count, scalar(sd, k, count.dataType()))) : sum.div(k);
+                }
+                threshold.rename(THRESHOLD);
+                SDVariable ct = gaussianConstant ? t.mul(topKConstant(sd, count)) : t;
+                return ct.mul(ct);
+            }
+        }
+    }
 
     /**
      * {@code ∂v/∂u} elementwise, given the forward's {@code v} and {@link #state()} (keepDims shape, null if the
-     * statistic has none); the caller multiplies by the mask weights.
+     * statistic has none); the caller multiplies by the mask weights. Finite for constant groups (u = 0, v = 0).
      */
-    abstract SDVariable dvdu(SameDiff sd, SDVariable u, SDVariable v, SDVariable count, SDVariable state);
+    SDVariable dvdu(SameDiff sd, SDVariable u, SDVariable v, SDVariable count, SDVariable threshold, boolean masked) {
+        switch (kind) {
+            case VARIANCE:
+                return u.mul(count.rdiv(2.0));
+            case LP: {
+                // v = c² M^(2/p)  =>  dv/du_i = (2 c² / count) M^(2/p - 1) |u_i|^(p-1) sign(u_i),  M^(2/p-1) = (v/c²)^(1-p/2).
+                // For p > 2 the power is of a negative exponent: at a constant group (v = 0, u = 0) it is kept finite
+                // (M at least the smallest normal number, the coefficient at most the largest finite value) so that
+                // it meets |u|^(p-1) = 0 as 0, the limit of the derivative, instead of ∞·0 = NaN.
+                double c = gaussianConstant ? lpConstant(p) : 1;
+                SDVariable ratio = v.div(c * c);
+                if (p > 2) ratio = sd.scalarMax(ratio, tiny(u.dataType()));
+                SDVariable coef = sd.math.pow(ratio, 1 - p / 2).mul(2 * c * c).div(count);
+                if (p > 2) coef = sd.scalarMin(coef, huge(u.dataType()));
+                SDVariable shape = p == 1 ? sd.math.sign(u) : sd.math.pow(sd.math.abs(u), p - 1).mul(sd.math.sign(u));
+                return shape.mul(coef);
+            }
+            default: {
+                // v = c² T²  =>  dv/du_i = 2 c² T / k' · sign(u_i) · [|u_i| >= τ],  with c T = sqrt(v), k' the values averaged
+                SDVariable ct = sd.math.sqrt(v);
+                SDVariable coef = gaussianConstant ? ct.mul(topKConstant(sd, count)) : ct;
+                if (k > 1) {
+                    coef = masked ? coef.mul(2.0).div(sd.math.min(count, scalar(sd, k, count.dataType()))) : coef.mul(2.0 / k);
+                    SDVariable selected = sd.math.abs(u).gte(threshold).castTo(u.dataType());
+                    return sd.math.sign(u).mul(selected).mul(coef);
+                }
+                // k = 1: every |u_i| <= τ, so r = u/τ lies in [-1, 1] and is ±1 exactly where |u_i| = τ. step(r², cut) is 1
+                // there and 0 elsewhere; times r it is sign(u_i)·[|u_i| = τ]. Four passes of plain arithmetic, where abs,
+                // a comparison, a cast and sign were six. The cut leaves a few ulps of room, and τ is kept from 0 (a
+                // constant group: u = 0, dv/du = 0).
+                SDVariable r = u.div(sd.scalarMax(threshold, tiny(u.dataType())));
+                return sd.math.step(r.mul(r), 1 - 4 * ulp(u.dataType())).mul(r).mul(coef.mul(2.0));
+            }
+        }
+    }
 
-    /**
-     * The name under which {@link #v} leaves a per-group value (keepDims shape) for {@link #dvdu}: an output of
-     * the forward graph and an input of the backward, kept between them like the mean and v. Null if none.
-     */
+    /** The name of the per-group value {@link #v} leaves for {@link #dvdu} (a forward output, a backward input), or null. */
     String state() {
-        return null;
+        return kind == Kind.TOP_K ? THRESHOLD : null;
     }
 
     /** True if {@code Σ_group w·∂v/∂u = 0} for centred u, so the backward may skip that sum. */
     boolean dvduSumsToZero() {
-        return false;
+        return kind == Kind.VARIANCE;
+    }
+
+    /**
+     * C(m) = 0.5 (1 + sqrt(π ln 4)) / sqrt(2 ln m), the top-k constant of a group of m values. Groups of fewer than two
+     * values (a mask) use C(2): their u is 0 and so is v, whatever the constant, but ln 1 = 0 would make it infinite.
+     */
+    private static SDVariable topKConstant(SameDiff sd, SDVariable count) {
+        SDVariable m = sd.scalarMax(count, 2.0);
+        return sd.math.rsqrt(sd.math.log(m).mul(2.0)).mul(0.5 * (1 + Math.sqrt(Math.PI * Math.log(4))));
+    }
+
+    private static SDVariable scalar(SameDiff sd, double value, DataType dt) {
+        return sd.constant(org.nd4j.linalg.factory.Nd4j.scalar(dt, value));
+    }
+
+    /** One unit in the last place of 1 in a floating-point type of the graphs (float or double). */
+    static double ulp(DataType dt) {
+        if (dt == DataType.DOUBLE) return Math.ulp(1.0);
+        if (dt == DataType.FLOAT) return Math.ulp(1.0f);
+        throw new IllegalArgumentException("graphs compute in float or double, got " + dt);
+    }
+
+    /** The smallest positive normal number of the type. */
+    static double tiny(DataType dt) {
+        if (dt == DataType.DOUBLE) return Double.MIN_NORMAL;
+        if (dt == DataType.FLOAT) return Float.MIN_NORMAL;
+        throw new IllegalArgumentException("graphs compute in float or double, got " + dt);
+    }
+
+    /** The largest finite number of the type. */
+    static double huge(DataType dt) {
+        if (dt == DataType.DOUBLE) return Double.MAX_VALUE;
+        if (dt == DataType.FLOAT) return Float.MAX_VALUE;
+        throw new IllegalArgumentException("graphs compute in float or double, got " + dt);
     }
 
     /** Gaussian-consistency constant C_p of the ℓp statistic. */
@@ -85,114 +253,23 @@ public abstract class Statistic {
         return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
     }
 
-    /** v = mean(u²). */
-    static final class Variance extends Statistic {
-        static final Variance INSTANCE = new Variance();
-
-        @Override
-        SDVariable v(SameDiff sd, Reductions red, SDVariable u, SDVariable count) {
-            return red.sum(u.mul(u)).div(count);
-        }
-
-        @Override
-        SDVariable dvdu(SameDiff sd, SDVariable u, SDVariable v, SDVariable count, SDVariable state) {
-            return u.mul(count.rdiv(2.0));
-        }
-
-        @Override
-        boolean dvduSumsToZero() {
-            return true;
-        }
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Statistic s && kind == s.kind && Double.compare(p, s.p) == 0 && k == s.k
+                && gaussianConstant == s.gaussianConstant;
     }
 
-    /** v = C² · M^(2/p), M = mean|u|^p. */
-    static final class Lp extends Statistic {
-        final double p;
-        final double c;
-
-        Lp(double p, double c) {
-            this.p = p;
-            this.c = c;
-        }
-
-        @Override
-        SDVariable v(SameDiff sd, Reductions red, SDVariable u, SDVariable count) {
-            SDVariable m = red.sum(p == 1 ? sd.math.abs(u) : sd.math.pow(sd.math.abs(u), p)).div(count);
-            return sd.math.pow(m, 2 / p).mul(c * c);
-        }
-
-        @Override
-        SDVariable dvdu(SameDiff sd, SDVariable u, SDVariable v, SDVariable count, SDVariable state) {
-            // v = c² M^(2/p)  =>  dv/du_i = (2 c² / count) M^(2/p - 1) |u_i|^(p-1) sign(u_i),  M^(2/p-1) = (v/c²)^(1-p/2)
-            SDVariable coef = sd.math.pow(v.div(c * c), 1 - p / 2).mul(2 * c * c).div(count);
-            SDVariable shape = p == 1 ? sd.math.sign(u) : sd.math.pow(sd.math.abs(u), p - 1).mul(sd.math.sign(u));
-            return shape.mul(coef);
-        }
+    @Override
+    public int hashCode() {
+        return Objects.hash(kind, p, k, gaussianConstant);
     }
 
-    /**
-     * v = (C·T)², T = mean of the k largest |u| per group. The forward leaves the k-th largest |u| (the threshold
-     * τ; for k = 1 the maximum, T itself) as {@link #state()}, so the backward selects without a second top-k.
-     */
-    static final class TopK extends Statistic {
-        /** Name of the threshold τ, the k-th largest |u| of each group. */
-        static final String THRESHOLD = "topkThreshold";
-        final int k;
-        final boolean gaussianConstant;
-
-        TopK(int k, boolean gaussianConstant) {
-            this.k = k;
-            this.gaussianConstant = gaussianConstant;
-        }
-
-        private SDVariable constant(SameDiff sd, SDVariable count) {
-            if (!gaussianConstant) return null;
-            // C(m) = 0.5 (1 + sqrt(pi ln 4)) / sqrt(2 ln m)
-            return sd.math.rsqrt(sd.math.log(count).mul(2.0)).mul(0.5 * (1 + Math.sqrt(Math.PI * Math.log(4))));
-        }
-
-        @Override
-        String state() {
-            return THRESHOLD;
-        }
-
-        @Override
-        SDVariable v(SameDiff sd, Reductions red, SDVariable u, SDVariable count) {
-            SDVariable absU = sd.math.abs(u);
-            SDVariable t, threshold;
-            if (k == 1) {
-                // the largest |u| is both the mean of the top 1 and the threshold (a maximum, much faster than top-k)
-                t = red.max(absU);
-                threshold = t;
-            } else {
-                SDVariable values = red.topK(absU, k)[0];
-                t = red.fromGroups(values.mean(true, 1));
-                threshold = red.fromGroups(values.min(true, 1));
-            }
-            threshold.rename(THRESHOLD);
-            SDVariable c = constant(sd, count);
-            SDVariable ct = c == null ? t : t.mul(c);
-            return ct.mul(ct);
-        }
-
-        @Override
-        SDVariable dvdu(SameDiff sd, SDVariable u, SDVariable v, SDVariable count, SDVariable threshold) {
-            // v = c² T²  =>  dv/du_i = 2 c² T / k · sign(u_i) · [|u_i| >= τ],  with c T = sqrt(v)
-            SDVariable c = constant(sd, count);
-            SDVariable ct = sd.math.sqrt(v);
-            SDVariable coef = (c == null ? ct : ct.mul(c)).mul(2.0 / k);
-            if (k > 1) {
-                SDVariable selected = sd.math.abs(u).gte(threshold).castTo(u.dataType());
-                return sd.math.sign(u).mul(selected).mul(coef);
-            }
-            // k = 1: every |u_i| <= τ, so r = u/τ lies in [-1, 1] and is ±1 exactly where |u_i| = τ. step(r², cut) is 1
-            // there and 0 elsewhere; times r it is sign(u_i)·[|u_i| = τ]. Four passes of plain arithmetic, where abs,
-            // a comparison, a cast and sign were six. The cut leaves a few ulps of room, and τ is kept from 0 (a
-            // constant group: u = 0, dv/du = 0).
-            double ulp = u.dataType() == DataType.DOUBLE ? Math.ulp(1.0) : Math.ulp(1.0f);
-            double tiny = u.dataType() == DataType.DOUBLE ? Double.MIN_NORMAL : Float.MIN_NORMAL;
-            SDVariable r = u.div(sd.scalarMax(threshold, tiny));
-            return sd.math.step(r.mul(r), 1 - 4 * ulp).mul(r).mul(coef);
-        }
+    @Override
+    public String toString() {
+        return switch (kind) {
+            case VARIANCE -> "variance";
+            case LP -> "lp(p=" + p + (gaussianConstant ? "" : ", plain") + ")";
+            case TOP_K -> "top-" + k + (gaussianConstant ? "" : "(plain)");
+        };
     }
 }

@@ -1,15 +1,14 @@
 package org.bn4j.layers;
 
 import lombok.EqualsAndHashCode;
-import lombok.Getter;
 import lombok.ToString;
 
 /**
- * Ghost (virtual, sub-batch) batch normalization, Hoffer, Hubara, Soudry 2017 ("Train longer, generalize
- * better"): in training the batch of N samples is split into contiguous ghost batches of
- * {@code virtualBatchSize} v samples, and each is normalized with its own statistics exactly as
- * {@link BatchNorm} does. The split is a reshape {@code [G, v, …]} whose group axis is kept out of the
- * reduction, not a loop over groups.
+ * Ghost (virtual, sub-batch) batch normalization, Hoffer, Hubara, Soudry 2017 ("Train longer, generalize better"):
+ * in training the batch of N samples is split into contiguous ghost batches of {@code virtualBatchSize} v samples,
+ * and each is normalized with its own statistics exactly as {@link BatchNorm} does. The split is a reshape
+ * {@code [G, v, …]} whose group axis is kept out of the reduction, not a loop over groups. It is {@link BatchNorm}
+ * with {@code virtualBatchSize} set, so it combines with any statistic or noise.
  *
  * <p>Rules:
  * <ul>
@@ -21,46 +20,28 @@ import lombok.ToString;
  *   <li>Inference uses the running statistics and never splits (Keras applied the split at inference too, a
  *       reported bug).</li>
  * </ul>
- * Defaults: virtualBatchSize 32, plus {@link BatchNorm}'s.
+ * Defaults: virtualBatchSize 32, plus {@link BatchNorm}'s. User guide: {@code docs/ghost-batch-norm.md}.
  */
-@Getter
 @EqualsAndHashCode(callSuper = true)
 @ToString(callSuper = true)
 public class GhostBatchNorm extends BatchNorm {
-    /** Samples per ghost batch, ≥ 2. */
-    protected int virtualBatchSize;
 
     protected GhostBatchNorm(Builder b) {
         super(b);
         if (b.virtualBatchSize < 2) {
             throw new IllegalArgumentException("GhostBatchNorm: virtualBatchSize must be >= 2, got " + b.virtualBatchSize);
         }
-        this.virtualBatchSize = b.virtualBatchSize;
     }
 
     /** For JSON. */
     public GhostBatchNorm() {
         this(new Builder());
-    }
-
-    /** At most two segments: the full ghost batches (one reshape), and a last smaller one. */
-    @Override
-    public long[][] segments(long n) {
-        long v = virtualBatchSize;
-        long q = n / v, r = n % v;
-        if (q <= 1 && r <= 1 || q == 0) return new long[][]{{0, n, 1}};
-        if (r == 0) return new long[][]{{0, n, q}};
-        long full = r == 1 ? q - 1 : q; // a remainder of one joins the previous group
-        return new long[][]{{0, full * v, full}, {full * v, n, 1}};
+        formatVersion = 1;
     }
 
     public static class Builder extends BaseBuilder<Builder> {
-        protected int virtualBatchSize = 32;
-
-        /** Samples per ghost batch, ≥ 2 (default 32). */
-        public Builder virtualBatchSize(int v) {
-            this.virtualBatchSize = v;
-            return this;
+        public Builder() {
+            virtualBatchSize = 32;
         }
 
         @Override

@@ -33,31 +33,36 @@ class NormCoreTest {
         }
     }
 
+    /** A spec in the terms of the first release: statistic, γ and β together, ε, noise; always centred. */
+    static NormSpec spec(Statistic statistic, boolean affine, double eps, NormSpec.Noise noise) {
+        return new NormSpec(statistic, statistic != null, affine, affine, eps, noise, false, false);
+    }
+
     static List<CoreCase> cases() {
         List<CoreCase> out = new ArrayList<>();
-        NormSpec bn = new NormSpec(Statistic.variance(), true, 1e-5, NormSpec.Noise.NONE);
+        NormSpec bn = NormCoreTest.spec(Statistic.variance(), true, 1e-5, NormSpec.Noise.NONE);
         out.add(new CoreCase("batch norm [N,C]", bn, Layout.of(new long[]{7, 4}, new int[]{0}, 1)));
         out.add(new CoreCase("batch norm NCHW", bn, Layout.of(new long[]{3, 4, 5}, new int[]{0, 2}, 1)));
         out.add(new CoreCase("batch norm masked NCW", bn,
                 Layout.of(new long[]{3, 4, 5}, new int[]{0, 2}, 1).withMask(new long[]{3, 1, 5})));
         out.add(new CoreCase("layer norm [N,C,HW]", bn, Layout.of(new long[]{3, 4, 5}, new int[]{1, 2}, 1)));
         out.add(new CoreCase("grouped batch norm [G,v,C]", bn, Layout.of(new long[]{2, 4, 3}, new int[]{1}, 2)));
-        out.add(new CoreCase("batch norm, no affine", new NormSpec(Statistic.variance(), false, 1e-5, NormSpec.Noise.NONE),
+        out.add(new CoreCase("batch norm, no affine", NormCoreTest.spec(Statistic.variance(), false, 1e-5, NormSpec.Noise.NONE),
                 Layout.of(new long[]{6, 3}, new int[]{0}, 1)));
-        out.add(new CoreCase("L1 batch norm", new NormSpec(Statistic.lp(1, true), true, 1e-5, NormSpec.Noise.NONE),
+        out.add(new CoreCase("L1 batch norm", NormCoreTest.spec(Statistic.lp(1, true), true, 1e-5, NormSpec.Noise.NONE),
                 Layout.of(new long[]{7, 4}, new int[]{0}, 1)));
-        out.add(new CoreCase("L3 batch norm NCHW, plain", new NormSpec(Statistic.lp(3, false), true, 1e-5, NormSpec.Noise.NONE),
+        out.add(new CoreCase("L3 batch norm NCHW, plain", NormCoreTest.spec(Statistic.lp(3, false), true, 1e-5, NormSpec.Noise.NONE),
                 Layout.of(new long[]{3, 4, 5}, new int[]{0, 2}, 1)));
-        NormSpec top1 = new NormSpec(Statistic.topK(1, false), true, 1e-5, NormSpec.Noise.NONE);
+        NormSpec top1 = NormCoreTest.spec(Statistic.topK(1, false), true, 1e-5, NormSpec.Noise.NONE);
         out.add(new CoreCase("L-inf batch norm [N,C], maximum in blocks of rows", top1,
                 Layout.of(new long[]{64, 3}, new int[]{0}, 1)));
         out.add(new CoreCase("L-inf batch norm NCHW", top1, Layout.of(new long[]{3, 4, 5}, new int[]{0, 2}, 1)));
         out.add(new CoreCase("L-inf ghost batch norm [G,v,C]", top1, Layout.of(new long[]{2, 4, 3}, new int[]{1}, 2)));
-        out.add(new CoreCase("noise after affine", new NormSpec(Statistic.variance(), true, 1e-5, NormSpec.Noise.AFTER_AFFINE),
+        out.add(new CoreCase("noise after affine", NormCoreTest.spec(Statistic.variance(), true, 1e-5, NormSpec.Noise.AFTER_AFFINE),
                 Layout.of(new long[]{7, 4}, new int[]{0}, 1)));
-        out.add(new CoreCase("noise before affine, masked", new NormSpec(Statistic.variance(), true, 1e-5, NormSpec.Noise.BEFORE_AFFINE),
+        out.add(new CoreCase("noise before affine, masked", NormCoreTest.spec(Statistic.variance(), true, 1e-5, NormSpec.Noise.BEFORE_AFFINE),
                 Layout.of(new long[]{3, 4, 5}, new int[]{0, 2}, 1).withMask(new long[]{3, 1, 5})));
-        out.add(new CoreCase("noise only", new NormSpec(null, false, 1e-5, NormSpec.Noise.AFTER_AFFINE),
+        out.add(new CoreCase("noise only", NormCoreTest.spec(null, false, 1e-5, NormSpec.Noise.AFTER_AFFINE),
                 Layout.of(new long[]{7, 4}, new int[0], 1)));
         return out;
     }
@@ -84,7 +89,7 @@ class NormCoreTest {
         Map<String, INDArray> ph = new HashMap<>(in);
         ph.put("dyLoss", dy);
         List<String> wrt = new ArrayList<>(List.of(NormCore.X));
-        if (c.spec().affine()) wrt.addAll(List.of(NormCore.GAMMA, NormCore.BETA));
+        if (c.spec().scale()) wrt.addAll(List.of(NormCore.GAMMA, NormCore.BETA));
         for (String name : wrt) {  // differentiate with respect to these: make them variables
             sd.getVariable(name).setArray(ph.remove(name));
             sd.convertToVariable(sd.getVariable(name));
@@ -92,7 +97,7 @@ class NormCoreTest {
         Map<String, INDArray> auto = sd.calculateGradients(ph, wrt);
 
         assertTrue(auto.get(NormCore.X).equalsWithEps(hand.get(NormCore.DX), 1e-10), c.name() + ": dx");
-        if (c.spec().affine()) {
+        if (c.spec().scale()) {
             assertTrue(auto.get(NormCore.GAMMA).equalsWithEps(hand.get(NormCore.DGAMMA), 1e-10), c.name() + ": dgamma");
             assertTrue(auto.get(NormCore.BETA).equalsWithEps(hand.get(NormCore.DBETA), 1e-10), c.name() + ": dbeta");
         }
@@ -113,7 +118,7 @@ class NormCoreTest {
             in.put(NormCore.NOISE_S, Nd4j.randn(DataType.DOUBLE, c.layout().shape()).muli(0.1).addi(1.1));
             in.put(NormCore.NOISE_M, Nd4j.randn(DataType.DOUBLE, c.layout().shape()).muli(0.3));
         }
-        if (c.spec().affine()) {
+        if (c.spec().scale()) {
             in.put(NormCore.GAMMA, Nd4j.rand(DataType.DOUBLE, c.layout().paramShape()).addi(0.5));
             in.put(NormCore.BETA, Nd4j.randn(DataType.DOUBLE, c.layout().paramShape()));
         }
@@ -125,7 +130,7 @@ class NormCoreTest {
         Layout nchw = Layout.of(new long[]{1, 8, 1, 4, 25}, new int[]{1, 2, 4}, 3).simplify();
         assertArrayEquals(new long[]{8, 4, 25}, nchw.shape());
         assertArrayEquals(new int[]{0, 2}, nchw.reduceAxes());
-        assertEquals(1, nchw.paramAxis());
+        assertArrayEquals(new boolean[]{false, true, false}, nchw.param());
         Layout nhwc = Layout.of(new long[]{1, 8, 9, 4, 1}, new int[]{1, 2, 4}, 3).simplify();
         assertArrayEquals(new long[]{72, 4}, nhwc.shape());
         assertArrayEquals(new int[]{0}, nhwc.reduceAxes());
@@ -140,7 +145,7 @@ class NormCoreTest {
     void topOneStatisticIsTheLargestDeviation() {
         for (long[] shape : new long[][]{{64, 3}, {96, 5}, {33, 2}, {512, 3}, {200, 2}}) {
             Layout layout = Layout.of(shape, new int[]{0}, 1);
-            NormSpec spec = new NormSpec(Statistic.topK(1, false), false, 1e-5, NormSpec.Noise.NONE);
+            NormSpec spec = NormCoreTest.spec(Statistic.topK(1, false), false, 1e-5, NormSpec.Noise.NONE);
             Nd4j.getRandom().setSeed(3);
             INDArray x = Nd4j.randn(DataType.DOUBLE, shape);
             Map<String, INDArray> out = NormCore.forward(spec, layout, DataType.DOUBLE).run(Map.of(NormCore.X, x));

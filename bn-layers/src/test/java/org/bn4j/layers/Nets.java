@@ -1,5 +1,8 @@
 package org.bn4j.layers;
 
+import org.bn4j.runtime.NormLayerImpl;
+import org.bn4j.runtime.NormParamInitializer;
+import org.bn4j.runtime.InputView;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;

@@ -1,5 +1,8 @@
 package org.bn4j.layers.weightnorm;
 
+import org.bn4j.runtime.NormLayerImpl;
+import org.bn4j.runtime.NormParamInitializer;
+import org.bn4j.runtime.InputView;
 import org.bn4j.layers.Kind;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;

@@ -1,32 +1,36 @@
-package org.bn4j.layers;
+package org.bn4j.runtime;
 
+import org.bn4j.layers.AbstractNormLayer;
 import org.deeplearning4j.exception.DL4JInvalidInputException;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.layers.Convolution3D;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Arrays;
 
 /**
- * An input of any supported kind seen as a 4-D array {@code [N, P, C, Q]} with C the feature axis, and its
- * mask as {@code [N, P, 1, Q]}: the only place that knows about input ranks and data formats.
+ * An input of any supported kind seen as a 4-D array {@code [N, P, C, Q]} with C the feature axis, and its mask as
+ * {@code [N, P, 1, Q]}: the only place that knows about input ranks and data formats.
  *
  * <pre>
- *   [N, C]           → [N, 1, C, 1]        mask [N, 1] → [N, 1, 1, 1]
- *   NCHW [N,C,H,W]   → [N, 1, C, H·W]
- *   NHWC [N,H,W,C]   → [N, H·W, C, 1]
- *   NCW [N, C, T]    → [N, 1, C, T]        mask [N, T] → [N, 1, 1, T]
- *   NWC [N, T, C]    → [N, T, C, 1]        mask [N, T] → [N, T, 1, 1]
+ *   [N, C]              → [N, 1, C, 1]         mask [N, 1] → [N, 1, 1, 1]
+ *   NCHW [N,C,H,W]      → [N, 1, C, H·W]
+ *   NHWC [N,H,W,C]      → [N, H·W, C, 1]
+ *   NCDHW [N,C,D,H,W]   → [N, 1, C, D·H·W]
+ *   NDHWC [N,D,H,W,C]   → [N, D·H·W, C, 1]
+ *   NCW [N, C, T]       → [N, 1, C, T]         mask [N, T] → [N, 1, 1, T]
+ *   NWC [N, T, C]       → [N, T, C, 1]         mask [N, T] → [N, T, 1, 1]
  * </pre>
  *
  * @param view the 4-D view shape
  * @param mask the 4-D mask shape, or null without a mask
  * @param rank the rank of the input
  */
-record InputView(long[] view, long[] mask, int rank) {
+public record InputView(long[] view, long[] mask, int rank) {
 
     /** Validates the input (and mask) against the layer and returns its view; the message names the layer. */
-    static InputView of(INDArray input, INDArray mask, AbstractNormLayer conf, String layerId) {
+    public static InputView of(INDArray input, INDArray mask, AbstractNormLayer conf, String layerId) {
         long[] s = input.shape();
         long c = conf.getNOut();
         long[] view;
@@ -50,8 +54,14 @@ record InputView(long[] view, long[] mask, int rank) {
                 featureAxis = nchw ? 1 : 3;
                 view = nchw ? new long[]{s[0], 1, s[1], s[2] * s[3]} : new long[]{s[0], s[1] * s[2], s[3], 1};
             }
+            case 5 -> {
+                boolean ncdhw = conf.getCnn3dFormat() == Convolution3D.DataFormat.NCDHW;
+                kind = "3-D CNN " + (ncdhw ? "NCDHW [N, C, D, H, W]" : "NDHWC [N, D, H, W, C]");
+                featureAxis = ncdhw ? 1 : 4;
+                view = ncdhw ? new long[]{s[0], 1, s[1], s[2] * s[3] * s[4]} : new long[]{s[0], s[1] * s[2] * s[3], s[4], 1};
+            }
             default -> throw new DL4JInvalidInputException(conf.describe() + " " + layerId
-                    + ": expected input of rank 2 [N, C], 3 (RNN) or 4 (CNN) with C = " + c + ", got rank "
+                    + ": expected input of rank 2 [N, C], 3 (RNN), 4 (CNN) or 5 (3-D CNN) with C = " + c + ", got rank "
                     + input.rank() + " shape " + Arrays.toString(s));
         }
         if (s[featureAxis] != c) {
@@ -77,12 +87,12 @@ record InputView(long[] view, long[] mask, int rank) {
                 + " and [N, 1] for feed-forward input; got mask " + Arrays.toString(m) + " for input of rank " + rank);
     }
 
-    long batch() {
+    public long batch() {
         return view[0];
     }
 
     /** True for RNN input: one of the position axes is time. */
-    boolean sequence() {
+    public boolean sequence() {
         return rank == 3;
     }
 }

@@ -1,5 +1,6 @@
-package org.bn4j.layers;
+package org.bn4j.runtime;
 
+import org.bn4j.layers.AbstractNormLayer;
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -13,20 +14,23 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Parameters of the normalization layers, in this order in the flat vector, each of length nOut:
- * {@code gamma, beta} (when affine; trained) and {@code mean, var} (running statistics, when the layer has
- * them; state, not trained). Initial values: γ = gammaInit, β = betaInit, mean = 0, var = 1.
+ * Parameters of the normalization layers, in this order in the flat vector: {@code gamma}, {@code beta} (each of
+ * length nOut, when learned; trained), {@code mean} (running mean, layers with running statistics that centre),
+ * {@code var} (running variance equivalent, layers with running statistics), each of length nOut, and {@code steps}
+ * (one value: statistics updates so far, for the cumulative average and batch renormalization). The last three are
+ * state: no updater (NoOp), no regularization, zero gradient, updated by the layer once per optimizer step. Initial
+ * values: γ = gammaInit, β = betaInit, mean = 0, var = 1, steps = 0.
  */
 public final class NormParamInitializer implements ParamInitializer {
-    public static final String GAMMA = "gamma", BETA = "beta", MEAN = "mean", VAR = "var";
+    public static final String GAMMA = "gamma", BETA = "beta", MEAN = "mean", VAR = "var", STEPS = "steps";
     public static final NormParamInitializer INSTANCE = new NormParamInitializer();
 
     private NormParamInitializer() {
     }
 
-    /** True for the running statistics: state that no updater or regularizer may touch. */
+    /** True for the running statistics and the step count: state that no updater or regularizer may touch. */
     public static boolean isState(String key) {
-        return MEAN.equals(key) || VAR.equals(key);
+        return MEAN.equals(key) || VAR.equals(key) || STEPS.equals(key);
     }
 
     @Override
@@ -36,21 +40,26 @@ public final class NormParamInitializer implements ParamInitializer {
 
     @Override
     public long numParams(Layer layer) {
-        return paramKeys(layer).size() * ((AbstractNormLayer) layer).getNOut();
+        long n = 0;
+        for (String k : paramKeys(layer)) n += length((AbstractNormLayer) layer, k);
+        return n;
+    }
+
+    private static long length(AbstractNormLayer l, String key) {
+        return STEPS.equals(key) ? 1 : l.getNOut();
     }
 
     @Override
     public List<String> paramKeys(Layer layer) {
         AbstractNormLayer l = (AbstractNormLayer) layer;
-        List<String> keys = new ArrayList<>(4);
-        if (l.isAffine()) {
-            keys.add(GAMMA);
-            keys.add(BETA);
-        }
+        List<String> keys = new ArrayList<>(5);
+        if (l.learnsGamma()) keys.add(GAMMA);
+        if (l.learnsBeta()) keys.add(BETA);
         if (l.hasRunningStats()) {
-            keys.add(MEAN);
+            if (l.isCenter()) keys.add(MEAN);
             keys.add(VAR);
         }
+        if (l.countsSteps()) keys.add(STEPS);
         return keys;
     }
 
@@ -98,12 +107,12 @@ public final class NormParamInitializer implements ParamInitializer {
     }
 
     private Map<String, INDArray> views(AbstractNormLayer l, INDArray flat) {
-        long n = l.getNOut();
         Map<String, INDArray> out = new LinkedHashMap<>();
         if (flat == null || flat.length() == 0) return out; // a layer without parameters (noise only)
         INDArray v = flat.reshape(flat.length());
         long offset = 0;
         for (String key : paramKeys(l)) {
+            long n = length(l, key);
             out.put(key, v.get(NDArrayIndex.interval(offset, offset + n)));
             offset += n;
         }

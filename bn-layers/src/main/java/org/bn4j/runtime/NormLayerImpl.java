@@ -1,0 +1,451 @@
+package org.bn4j.runtime;
+
+import org.bn4j.core.Layout;
+import org.bn4j.core.NormCore;
+import org.bn4j.core.NormSpec;
+import org.bn4j.core.RunningStats;
+import org.bn4j.layers.AbstractNormLayer;
+import org.bn4j.layers.BatchRenorm;
+import org.deeplearning4j.exception.DL4JInvalidInputException;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.layers.BaseLayer;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.bn4j.core.NormCore.*;
+
+/**
+ * Runtime of every {@link AbstractNormLayer}: maps the input to its layout, runs the core's SameDiff graphs (built once
+ * per input shape and cached), applies the activation, and keeps the running statistics.
+ *
+ * <p>How DL4J drives it, and what it does:
+ * <ul>
+ *   <li>A training forward normalizes with the batch statistics; the backward that follows is the gradient of that
+ *       function and leaves the batch statistics as a pending update of the running statistics.</li>
+ *   <li>The pending update is applied once per optimizer step, in {@link #applyConstraints}, which every DL4J
+ *       optimizer calls once after its step (SGD and the line-search ones alike), and which DL4J's frozen-layer
+ *       wrappers do not pass on. So forward passes, gradient computations ({@code computeGradientAndScore}), gradient
+ *       checks and frozen layers never change the running statistics.</li>
+ *   <li>An inference forward (and a training forward with frozen statistics, or of a batch too small for statistics)
+ *       normalizes with the running statistics, and the backward that follows is the gradient of exactly that affine
+ *       map. A backward without a forward is an error.</li>
+ *   <li>A training forward whose statistics are not finite is refused before anything is changed.</li>
+ *   <li>float16 and bfloat16 networks compute in float32 (statistics, γ, β) and return their own type.</li>
+ * </ul>
+ */
+public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
+    /** Graphs kept per layer: enough for the sequence lengths of a bucketed RNN data set. */
+    private static final int GRAPH_CACHE_SIZE = 32;
+
+    private record Key(NormSpec spec, Layout layout) {
+    }
+
+    private final Map<Key, NormCore.Graphs> graphs = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Key, NormCore.Graphs> eldest) {
+            if (size() <= GRAPH_CACHE_SIZE) return false;
+            eldest.getValue().close();
+            return true;
+        }
+    };
+
+    /** Whether a forward normalized with the batch's statistics or with the running ones. */
+    private enum Mode { BATCH, RUNNING }
+
+    /** One segment of the batch in the last forward: its rows, layout, spec and what the backward reads. */
+    private record Segment(long start, long end, int groups, Layout layout, NormSpec spec, Map<String, INDArray> state) {
+    }
+
+    /** The last forward pass: its input and mask (by identity), mode and what the backward needs. */
+    private record Forward(INDArray input, INDArray mask, boolean training, Mode mode, List<Segment> segments,
+                           INDArray preActivation) {
+    }
+
+    /** Batch statistics of the last training backward, applied to the running statistics at the optimizer step. */
+    private record Pending(List<Segment> segments) {
+    }
+
+    private Forward last;
+    private Pending pending;
+    /** The noise arrays {s, m} of the last training step (noisy layers only). */
+    private INDArray[] noiseBuffers;
+    /** γ and β of a layer that holds them fixed, as arrays (by key). */
+    private final Map<String, INDArray> fixed = new HashMap<>();
+
+    public NormLayerImpl(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    @Override
+    public Type type() {
+        return Type.NORMALIZATION;
+    }
+
+    @Override
+    public boolean isPretrainLayer() {
+        return false;
+    }
+
+    /** The type the graphs compute in: the network's, float32 for float16 and bfloat16. */
+    private DataType computeType() {
+        return switch (dataType) {
+            case DOUBLE, FLOAT -> dataType;
+            case HALF, BFLOAT16 -> DataType.FLOAT;
+            default -> throw new IllegalStateException(layerConf().describe() + " " + layerId()
+                    + ": expected a floating-point network (double, float, half or bfloat16), got " + dataType);
+        };
+    }
+
+    @Override
+    public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
+        assertInputSet(false);
+        AbstractNormLayer c = layerConf();
+        InputView iv = InputView.of(input, maskArray, c, layerId());
+        DataType cdt = computeType();
+        INDArray x = input.castTo(cdt).reshape('c', iv.view());
+        INDArray mask = maskArray == null ? null : maskArray.castTo(cdt).reshape('c', iv.mask());
+        // the graphs write y straight into the activations array (a workspace array, or a detached one)
+        INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(), input.shape(), 'c');
+        INDArray y = out.dataType() == cdt ? out.reshape('c', iv.view()) : detached(cdt, iv.view());
+        Forward f = forward(training, x, mask, iv, y);
+        if (y.dataType() != out.dataType()) out.assign(y.reshape('c', out.shape()));
+        IActivation act = c.activation();
+        INDArray pre = null;
+        if (!(act instanceof ActivationIdentity)) {
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                pre = out.dup('c');
+            }
+            act.getActivation(out, training);
+        }
+        last = new Forward(input, maskArray, training, f.mode(), f.segments(), pre);
+        return out;
+    }
+
+    /** The forward of one mode: writes y (view shape) if not null; returns what the backward needs. */
+    private Forward forward(boolean training, INDArray x, INDArray mask, InputView iv, INDArray y) {
+        AbstractNormLayer c = layerConf();
+        NormSpec spec = c.normSpec();
+        if (!c.hasRunningStats()) {
+            if (!training) spec = spec.withNoise(NormSpec.Noise.NONE);
+            return new Forward(null, null, training, Mode.BATCH, batchForward(spec, x, mask, iv, training, y), null);
+        }
+        if (!training || c.isFrozenStatistics() || tooSmall(spec, x, mask, iv)) {
+            Layout layout = c.layout(iv.view(), iv.mask(), 1, iv.sequence()).simplify();
+            Map<String, INDArray> in = inputs(layout, x, mask);
+            putRunning(in, layout);
+            Map<String, INDArray> into = y == null ? Map.of() : Map.of(Y, y.reshape('c', layout.shape()));
+            graphs(spec, layout).inference().run(in, into);
+            Segment s = new Segment(0, iv.batch(), 1, layout, spec, new HashMap<>());
+            return new Forward(null, null, training, Mode.RUNNING, List.of(s), null);
+        }
+        if (mask != null) spec = spec.withFallback(true);
+        return new Forward(null, null, true, Mode.BATCH, batchForward(spec, x, mask, iv, true, y), null);
+    }
+
+    /**
+     * True if a training batch without a mask has fewer values per statistics group than the statistic needs (a batch
+     * of one sample): it is then normalized with the running statistics, or refused ({@link AbstractNormLayer.SmallBatch}).
+     */
+    private boolean tooSmall(NormSpec spec, INDArray x, INDArray mask, InputView iv) {
+        if (mask != null) return false;
+        AbstractNormLayer c = layerConf();
+        for (long[] seg : c.segments(iv.batch())) {
+            long size = segmentLayout(seg, iv).groupSize();
+            if (size >= spec.minCount()) continue;
+            if (c.getSmallBatch() == AbstractNormLayer.SmallBatch.ERROR) {
+                throw new DL4JInvalidInputException(c.describe() + " " + layerId() + ": training needs at least "
+                        + spec.minCount() + " values per statistics group, got " + size + " for input shape "
+                        + Arrays.toString(input.shape()) + " (a batch of 1 has no variance; inference with batch 1 is fine;"
+                        + " smallBatch(RUNNING_STATS) normalizes such batches with the running statistics)");
+            }
+            return true;
+        }
+        return false;
+    }
+
+    private Layout segmentLayout(long[] seg, InputView iv) {
+        long[] segView = iv.view().clone();
+        segView[0] = seg[1] - seg[0];
+        long[] segMask = iv.mask() == null ? null : iv.mask().clone();
+        if (segMask != null) segMask[0] = seg[1] - seg[0];
+        return layerConf().layout(segView, segMask, (int) seg[2], iv.sequence()).simplify();
+    }
+
+    /** Runs the batch-statistics forward per segment (ghost batches in training); checks the statistics are finite. */
+    private List<Segment> batchForward(NormSpec spec, INDArray x, INDArray mask, InputView iv, boolean training, INDArray y) {
+        AbstractNormLayer c = layerConf();
+        INDArray[] noise = spec.noisy() ? noise(iv.view()) : null;
+        long[][] segs = training ? c.segments(iv.batch()) : new long[][]{{0, iv.batch(), 1}};
+        List<Segment> out = new ArrayList<>(segs.length);
+        for (long[] seg : segs) {
+            Layout layout = segmentLayout(seg, iv);
+            Segment s = new Segment(seg[0], seg[1], (int) seg[2], layout, spec, new HashMap<>());
+            if (noise != null) {
+                s.state().put(NOISE_S, rows(noise[0], s.start(), s.end(), layout.shape()));
+                s.state().put(NOISE_M, rows(noise[1], s.start(), s.end(), layout.shape()));
+            }
+            Map<String, INDArray> in = segmentInputs(s, x, mask);
+            if (spec.readsRunningStats()) putRunning(in, layout);
+            if (spec.renorm()) putRenormBounds(in, layout);
+            Map<String, INDArray> into = y == null ? Map.of() : Map.of(Y, rows(y, s.start(), s.end(), layout.shape()));
+            Map<String, INDArray> res = graphs(spec, layout).train().run(in, into);
+            res.remove(Y); // the backward needs the statistics, not y
+            s.state().putAll(res);
+            if (spec.normalizes()) checkStatistics(s, training);
+            out.add(s);
+        }
+        return out;
+    }
+
+    /** Refuses statistics that are not finite (naming the feature), and in training too-small masked groups if asked. */
+    private void checkStatistics(Segment s, boolean training) {
+        AbstractNormLayer c = layerConf();
+        double[] v = doubles(s.state().get(V));
+        double[] mean = s.spec().center() ? doubles(s.state().get(MEAN)) : null;
+        long features = s.layout().paramCount();
+        for (int i = 0; i < v.length; i++) {
+            if (Double.isFinite(v[i]) && (mean == null || Double.isFinite(mean[i]))) continue;
+            long feature = i % features, group = i / features;
+            throw new DL4JInvalidInputException(c.describe() + " " + layerId() + ": the batch statistics are not finite"
+                    + " (mean " + (mean == null ? "-" : mean[i]) + ", variance " + v[i] + ") for feature " + feature
+                    + (v.length > features ? " in statistics group " + group : "") + " of input shape "
+                    + Arrays.toString(input.shape()) + ": the input holds NaN or infinite values; parameters and running"
+                    + " statistics are unchanged");
+        }
+        INDArray count = s.state().get(COUNT);
+        if (training && count != null && c.hasRunningStats() && c.getSmallBatch() == AbstractNormLayer.SmallBatch.ERROR) {
+            double min = count.minNumber().doubleValue();
+            if (min < s.spec().minCount()) {
+                throw new DL4JInvalidInputException(c.describe() + " " + layerId() + ": training needs at least "
+                        + s.spec().minCount() + " unmasked values per statistics group, got a group of " + (long) min
+                        + " (mask of input shape " + Arrays.toString(input.shape()) + ")");
+            }
+        }
+    }
+
+    /** Graph inputs of a segment: its rows of x and of the mask, γ, β and the kept state. */
+    private Map<String, INDArray> segmentInputs(Segment s, INDArray x, INDArray mask) {
+        Map<String, INDArray> in = inputs(s.layout(), rows(x, s.start(), s.end(), s.layout().shape()),
+                mask == null ? null : rows(mask, s.start(), s.end(), s.layout().maskShape()));
+        in.putAll(s.state());
+        return in;
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+        assertInputSet(true);
+        AbstractNormLayer c = layerConf();
+        if (!Arrays.equals(epsilon.shape(), input.shape())) {
+            throw new DL4JInvalidInputException(c.describe() + " " + layerId() + ": expected an output gradient of shape "
+                    + Arrays.toString(input.shape()) + " (the input's), got " + Arrays.toString(epsilon.shape()));
+        }
+        Forward f = last;
+        if (f == null) {
+            throw new IllegalStateException(c.describe() + " " + layerId() + ": backpropGradient needs a forward pass of"
+                    + " the same input first (activate), none since the layer was cleared");
+        }
+        InputView iv = InputView.of(input, maskArray, c, layerId());
+        DataType cdt = computeType();
+        INDArray x = input.castTo(cdt).reshape('c', iv.view());
+        INDArray mask = maskArray == null ? null : maskArray.castTo(cdt).reshape('c', iv.mask());
+        if (f.input() != input || f.mask() != maskArray) {
+            // the same kind of forward (training or not) on the input the backward is asked for
+            Forward again = forward(f.training(), x, mask, iv, null);
+            f = new Forward(input, maskArray, f.training(), again.mode(), again.segments(), f.preActivation());
+        }
+        INDArray eps = epsilon;
+        if (f.preActivation() != null) {
+            eps = c.activation().backprop(f.preActivation().dup(), epsilon.dup()).getFirst();
+        }
+        INDArray dy = eps.castTo(cdt).reshape('c', iv.view());
+        // the graphs write dx straight into the gradient array (a workspace array, or a detached one)
+        INDArray epsOut = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(), input.shape(), 'c');
+        INDArray dx = epsOut.dataType() == cdt ? epsOut.reshape('c', iv.view()) : detached(cdt, iv.view());
+        INDArray dGamma = null, dBeta = null;
+        for (Segment s : f.segments()) {
+            Map<String, INDArray> in = segmentInputs(s, x, mask);
+            in.put(DY, rows(dy, s.start(), s.end(), s.layout().shape()));
+            NormCore.Graphs g = graphs(s.spec(), s.layout());
+            if (f.mode() == Mode.RUNNING) putRunning(in, s.layout());
+            Map<String, INDArray> res = (f.mode() == Mode.RUNNING ? g.frozenBackward() : g.backward())
+                    .run(in, Map.of(DX, rows(dx, s.start(), s.end(), s.layout().shape())));
+            if (res.containsKey(DGAMMA)) dGamma = dGamma == null ? res.get(DGAMMA) : dGamma.add(res.get(DGAMMA));
+            if (res.containsKey(DBETA)) dBeta = dBeta == null ? res.get(DBETA) : dBeta.add(res.get(DBETA));
+        }
+        if (dx.dataType() != epsOut.dataType()) epsOut.assign(dx.reshape('c', epsOut.shape()));
+
+        Gradient g = new DefaultGradient(gradientsFlattened);
+        if (c.learnsGamma()) setGradient(g, NormParamInitializer.GAMMA, dGamma);
+        if (c.learnsBeta()) setGradient(g, NormParamInitializer.BETA, dBeta);
+        for (String key : List.of(NormParamInitializer.MEAN, NormParamInitializer.VAR, NormParamInitializer.STEPS)) {
+            INDArray view = gradientViews == null ? null : gradientViews.get(key);
+            if (view == null) continue;
+            view.assign(0);
+            g.setGradientFor(key, view);
+        }
+        if (f.training() && f.mode() == Mode.BATCH && c.hasRunningStats()) pending = new Pending(f.segments());
+        return new Pair<>(g, epsOut);
+    }
+
+    private void setGradient(Gradient g, String key, INDArray value) {
+        INDArray view = gradientViews.get(key);
+        view.assign(value.reshape(view.shape()));
+        g.setGradientFor(key, view);
+    }
+
+    /**
+     * Called by DL4J's optimizers once after each step (DL4J's frozen-layer wrappers do not pass it on): the layer's
+     * constraints, then the pending update of the running statistics from the step's last training backward.
+     */
+    @Override
+    public void applyConstraints(int iteration, int epoch) {
+        super.applyConstraints(iteration, epoch);
+        Pending p = pending;
+        pending = null;
+        if (p != null) updateRunningStats(p.segments());
+    }
+
+    /** True if a training backward left batch statistics that the next optimizer step will apply. */
+    public boolean hasPendingUpdate() {
+        return pending != null;
+    }
+
+    /** Applies the batch statistics of the segments to the running statistics ({@link RunningStats}). */
+    private void updateRunningStats(List<Segment> segments) {
+        AbstractNormLayer c = layerConf();
+        NormSpec spec = c.normSpec();
+        RunningStats rule = new RunningStats(c.getDecay(), c.isCumulative(), c.averagesGroups(), spec.center(),
+                spec.minCount());
+        INDArray meanParam = getParam(NormParamInitializer.MEAN), varParam = getParam(NormParamInitializer.VAR);
+        INDArray stepsParam = getParam(NormParamInitializer.STEPS);
+        double[] runMean = meanParam == null ? null : meanParam.toDoubleVector();
+        double[] runVar = varParam.toDoubleVector();
+        long steps = stepsParam == null ? 0 : Math.round(stepsParam.getDouble(0));
+        for (Segment s : segments) {
+            INDArray v = s.state().get(V);
+            INDArray cnt = s.state().get(COUNT);   // with a mask: Σ w per group, else every group has groupSize values
+            double[] counts;
+            if (cnt == null) {
+                counts = new double[(int) v.length()];
+                Arrays.fill(counts, s.layout().groupSize());
+            } else {
+                counts = doubles(cnt.broadcast(v.shape()));
+            }
+            double[] mean = spec.center() ? doubles(s.state().get(MEAN)) : null;
+            steps = rule.update(runMean, runVar, steps, mean, doubles(v), counts);
+        }
+        if (meanParam != null) meanParam.assign(Nd4j.createFromArray(runMean).reshape(meanParam.shape()));
+        varParam.assign(Nd4j.createFromArray(runVar).reshape(varParam.shape()));
+        if (stepsParam != null) stepsParam.assign(steps);
+    }
+
+    /** Graph inputs: x, the mask, and γ, β (learned or fixed) shaped for the layout. */
+    private Map<String, INDArray> inputs(Layout layout, INDArray x, INDArray mask) {
+        AbstractNormLayer c = layerConf();
+        Map<String, INDArray> in = new HashMap<>();
+        in.put(X, x.reshape('c', layout.shape()));
+        if (mask != null) in.put(W, mask.reshape('c', layout.maskShape()));
+        if (c.isScale()) in.put(GAMMA, param(NormParamInitializer.GAMMA, c.getFixedGamma()).reshape(layout.paramShape()));
+        if (c.isBias()) in.put(BETA, param(NormParamInitializer.BETA, c.getFixedBeta()).reshape(layout.paramShape()));
+        return in;
+    }
+
+    /** The running statistics as graph inputs. */
+    private void putRunning(Map<String, INDArray> in, Layout layout) {
+        if (layerConf().isCenter()) in.put(MEAN_RUN, param(NormParamInitializer.MEAN, null).reshape(layout.paramShape()));
+        in.put(V_RUN, param(NormParamInitializer.VAR, null).reshape(layout.paramShape()));
+    }
+
+    /** The renormalization bounds of this step (from the step count). */
+    private void putRenormBounds(Map<String, INDArray> in, Layout layout) {
+        BatchRenorm c = (BatchRenorm) layerConf();
+        long steps = Math.round(getParam(NormParamInitializer.STEPS).getDouble(0));
+        long[] ones = new long[layout.rank()];
+        Arrays.fill(ones, 1);
+        DataType cdt = computeType();
+        in.put(R_MAX, Nd4j.valueArrayOf(ones, c.rMaxAt(steps), cdt));
+        if (c.isCenter()) in.put(D_MAX, Nd4j.valueArrayOf(ones, c.dMaxAt(steps), cdt));
+    }
+
+    /** A parameter in the compute type; a fixed value as a constant array instead where the layer holds it fixed. */
+    private INDArray param(String key, Double fixedValue) {
+        DataType cdt = computeType();
+        if (fixedValue == null) return getParam(key).castTo(cdt);
+        return fixed.computeIfAbsent(key, k -> {
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                return Nd4j.valueArrayOf(new long[]{layerConf().getNOut()}, fixedValue, cdt);
+            }
+        });
+    }
+
+    private static double[] doubles(INDArray a) {
+        return a.reshape(a.length()).toDoubleVector();
+    }
+
+    private static INDArray rows(INDArray a, long start, long end, long[] shape) {
+        INDArray r = start == 0 && end == a.size(0) ? a
+                : a.get(NDArrayIndex.interval(start, end), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+        return r.reshape('c', shape);
+    }
+
+    private static INDArray detached(DataType dt, long[] shape) {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            return Nd4j.createUninitialized(dt, shape, 'c');
+        }
+    }
+
+    private NormCore.Graphs graphs(NormSpec spec, Layout layout) {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            synchronized (graphs) {
+                return graphs.computeIfAbsent(new Key(spec, layout), k -> NormCore.graphs(spec, layout, computeType()));
+            }
+        }
+    }
+
+    /**
+     * The noise of the current training step for a 4-D view: a function of the layer index and the step. Drawn into
+     * two arrays kept between steps (fresh arrays would pay their page faults at every step).
+     */
+    public INDArray[] noise(long[] view) {
+        long stream = ((((long) getIndex() << 20) ^ getEpochCount()) << 32) ^ getIterationCount();
+        if (noiseBuffers == null || !Arrays.equals(noiseBuffers[0].shape(), view)) {
+            noiseBuffers = new INDArray[]{detached(computeType(), view), detached(computeType(), view)};
+        }
+        layerConf().getNoise().draw(stream, noiseBuffers[0], noiseBuffers[1]);
+        return noiseBuffers;
+    }
+
+    @Override
+    public boolean updaterDivideByMinibatch(String paramName) {
+        return !NormParamInitializer.isState(paramName);
+    }
+
+    /** Clears the input and the last forward pass; a pending running-statistics update stays for the optimizer step. */
+    @Override
+    public void clear() {
+        super.clear();
+        last = null;
+    }
+
+    @Override
+    public void clearNoiseWeightParams() {
+        // no weight noise
+    }
+}
