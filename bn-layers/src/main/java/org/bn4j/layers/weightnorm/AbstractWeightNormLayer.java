@@ -1,5 +1,8 @@
 package org.bn4j.layers.weightnorm;
 
+import org.bn4j.core.LinearOp;
+import org.bn4j.runtime.WeightNormLayerImpl;
+import org.bn4j.runtime.WeightNormParamInitializer;
 import lombok.EqualsAndHashCode;
 import lombok.Getter;
 import lombok.ToString;
@@ -104,10 +107,10 @@ public abstract class AbstractWeightNormLayer extends FeedForwardLayer {
     public abstract long[] outputShape(INDArray input, String layerId);
 
     /** The runtime layer type. */
-    protected abstract org.deeplearning4j.nn.api.Layer.Type runtimeType();
+    public abstract org.deeplearning4j.nn.api.Layer.Type runtimeType();
 
     /** Human-readable name of the layer for messages: class and layer name. */
-    String describe() {
+    public String describe() {
         return getClass().getSimpleName() + (getLayerName() == null ? "" : " '" + getLayerName() + "'");
     }
 

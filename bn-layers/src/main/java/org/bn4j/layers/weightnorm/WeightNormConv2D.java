@@ -1,5 +1,8 @@
 package org.bn4j.layers.weightnorm;
 
+import org.bn4j.core.LinearOp;
+import org.bn4j.runtime.WeightNormLayerImpl;
+import org.bn4j.runtime.WeightNormParamInitializer;
 import lombok.EqualsAndHashCode;
 import lombok.Getter;
 import lombok.ToString;
@@ -170,7 +173,7 @@ public class WeightNormConv2D extends AbstractWeightNormLayer {
     }
 
     @Override
-    protected org.deeplearning4j.nn.api.Layer.Type runtimeType() {
+    public org.deeplearning4j.nn.api.Layer.Type runtimeType() {
         return org.deeplearning4j.nn.api.Layer.Type.CONVOLUTIONAL;
     }
 

@@ -1,5 +1,9 @@
 package org.bn4j.layers.weightnorm;
 
+import org.bn4j.core.LinearOp;
+import org.bn4j.core.WeightNormCore;
+import org.bn4j.runtime.WeightNormLayerImpl;
+import org.bn4j.runtime.WeightNormParamInitializer;
 import org.bn4j.runtime.NormLayerImpl;
 import org.bn4j.runtime.NormParamInitializer;
 import org.bn4j.runtime.InputView;
@@ -20,7 +24,7 @@ import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.learning.regularization.L2Regularization;
 
-import static org.bn4j.layers.weightnorm.WeightNormParamInitializer.*;
+import static org.bn4j.runtime.WeightNormParamInitializer.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Builders, defaults, equality, parameter buckets and configuration errors. */

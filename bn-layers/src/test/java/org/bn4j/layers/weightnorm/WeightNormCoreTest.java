@@ -1,5 +1,9 @@
 package org.bn4j.layers.weightnorm;
 
+import org.bn4j.core.LinearOp;
+import org.bn4j.core.WeightNormCore;
+import org.bn4j.runtime.WeightNormLayerImpl;
+import org.bn4j.runtime.WeightNormParamInitializer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.bn4j.reference.Ref;
@@ -20,7 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import static org.bn4j.layers.weightnorm.WeightNormCore.*;
+import static org.bn4j.core.WeightNormCore.*;
 import static org.bn4j.layers.weightnorm.WnAsserts.assertClose;
 import static org.bn4j.layers.weightnorm.WnAsserts.doubles;
 

@@ -1,7 +1,7 @@
-package org.bn4j.layers.weightnorm;
+package org.bn4j.core;
 
-import org.bn4j.core.CompiledGraph;
-import org.bn4j.core.GraphInputs;
+
+
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;

@@ -1,4 +1,4 @@
-package org.bn4j.layers.weightnorm;
+package org.bn4j.core;
 
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;

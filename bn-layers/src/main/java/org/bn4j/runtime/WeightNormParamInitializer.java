@@ -1,5 +1,6 @@
-package org.bn4j.layers.weightnorm;
+package org.bn4j.runtime;
 
+import org.bn4j.layers.weightnorm.AbstractWeightNormLayer;
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.Layer;

@@ -1,5 +1,8 @@
-package org.bn4j.layers.weightnorm;
+package org.bn4j.runtime;
 
+import org.bn4j.core.LinearOp;
+import org.bn4j.core.WeightNormCore;
+import org.bn4j.layers.weightnorm.AbstractWeightNormLayer;
 import org.deeplearning4j.exception.DL4JInvalidInputException;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
@@ -20,8 +23,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import static org.bn4j.layers.weightnorm.WeightNormCore.*;
-import static org.bn4j.layers.weightnorm.WeightNormParamInitializer.INIT_DONE;
+import static org.bn4j.core.WeightNormCore.*;
+import static org.bn4j.runtime.WeightNormParamInitializer.INIT_DONE;
 
 /**
  * Runtime of the weight-normalized layers: checks the input, runs the core's SameDiff graphs (built once per input
