@@ -70,7 +70,10 @@ public final class CheckNets {
                     .activation(Activation.SOFTMAX).dataFormat(k.rnnFormat()).build());
             return h;
         }
-        if (k.isCnn() || k.isCnn3d()) h.add(new GlobalPoolingLayer.Builder(PoolingType.AVG).build());
+        if (k.isCnn()) h.add(new GlobalPoolingLayer.Builder(PoolingType.AVG).build());
+        // DL4J's global pooling assumes NCDHW for 3-D input: NDHWC pools over axes 1-3
+        if (k.isCnn3d()) h.add(new GlobalPoolingLayer.Builder(PoolingType.AVG)
+                .poolingDimensions(k == InputKind.CNN3D_NCDHW ? new int[]{2, 3, 4} : new int[]{1, 2, 3}).build());
         h.add(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(CLASSES).activation(Activation.SOFTMAX).build());
         return h;
     }

@@ -171,6 +171,12 @@ public final class LayerCheck {
         return this;
     }
 
+    /** Run only these checks. */
+    public LayerCheck only(Check... kept) {
+        checks.retainAll(Arrays.asList(kept));
+        return this;
+    }
+
     /** Leave these checks out. */
     public LayerCheck without(Check... left) {
         for (Check c : left) checks.remove(c);
@@ -363,16 +369,14 @@ public final class LayerCheck {
     private void float32(Setting s, String title) {
         // values representable in float32, so both precisions see the same input
         INDArray x = CheckNets.input(s.kind(), s.size(), s.size().batch(), 49).castTo(DataType.FLOAT).castTo(DataType.DOUBLE);
-        Nd4j.getRandom().setSeed(50);
-        INDArray dy = Nd4j.randn(DataType.DOUBLE, x.shape()).castTo(DataType.FLOAT).castTo(DataType.DOUBLE);
         MultiLayerNetwork d = CheckNets.alone(layer, s.kind(), s.size(), DataType.DOUBLE);
         MultiLayerNetwork f = CheckNets.alone(layer, s.kind(), s.size(), DataType.FLOAT);
         randomize(d.getLayer(0), 51);
         d.setParams(d.params().castTo(DataType.FLOAT).castTo(DataType.DOUBLE));
         f.setParams(d.params().castTo(DataType.FLOAT));
         INDArray mask = s.mask(s.size().batch());
-        Pass pd = pass(d.getLayer(0), x, mask, dy, true), pf = pass(f.getLayer(0), x.castTo(DataType.FLOAT),
-                mask == null ? null : mask.castTo(DataType.FLOAT), dy.castTo(DataType.FLOAT), true);
+        Pass pd = pass(d.getLayer(0), x, mask, 50, true), pf = pass(f.getLayer(0), x.castTo(DataType.FLOAT),
+                mask == null ? null : mask.castTo(DataType.FLOAT), 50, true);
         Exact.assertClose(Exact.values(pd.y()), Exact.values(pf.y()), float32Tolerance, title + ": output");
         Exact.assertClose(Exact.values(pd.dx()), Exact.values(pf.dx()), float32Tolerance, title + ": input gradient");
         for (Map.Entry<String, INDArray> e : pd.grads().entrySet()) {
@@ -387,10 +391,11 @@ public final class LayerCheck {
         INDArray before = net.params().dup();
         Size z = s.size();
         long[] wrongC = s.kind().shape(z.batch(), z.channels() + 2, z.side());
-        refused(net, Nd4j.randn(DataType.DOUBLE, wrongC), null, "C = " + z.channels(), Arrays.toString(wrongC), title);
+        refused(net, Nd4j.randn(DataType.DOUBLE, wrongC), null, "= " + z.channels(), Arrays.toString(wrongC), title);
         long[] good = s.kind().shape(z.batch(), z.channels(), z.side());
-        long[] wrongRank = Arrays.copyOf(good, good.length + 1);
-        wrongRank[good.length] = 2;
+        // rank 6: one more than any input kind DL4J has
+        long[] wrongRank = Arrays.copyOf(good, 6);
+        Arrays.fill(wrongRank, good.length, 6, 2);
         refused(net, Nd4j.randn(DataType.DOUBLE, wrongRank), null, "rank", Arrays.toString(wrongRank), title);
         if (s.kind().isRnn()) {
             INDArray badMask = Nd4j.ones(DataType.DOUBLE, z.batch(), z.side() + 1);
@@ -433,14 +438,12 @@ public final class LayerCheck {
             randomize(l, 5);
             INDArray x = CheckNets.input(s.kind(), s.size(), n, 40 + n);
             INDArray mask = s.mask(n);
-            Nd4j.getRandom().setSeed(9);
-            INDArray dy = Nd4j.randn(DataType.DOUBLE, x.shape());
             for (boolean training : new boolean[]{true, false}) {
                 Map<String, double[]> params = new LinkedHashMap<>();
                 l.paramTable().forEach((k, v) -> params.put(k, Exact.values(v)));
-                Pass p = pass(l, x, mask, training ? dy : null, training);
+                Pass p = pass(l, x, mask, training ? 9 : -1, training);
                 Reference.Expected e = reference.compute(new Reference.Input(s.kind(), Exact.values(x), x.shape(),
-                        mask == null ? null : Exact.values(mask), params, training, training ? Exact.values(dy) : null, l));
+                        mask == null ? null : Exact.values(mask), params, training, p.dy() == null ? null : Exact.values(p.dy()), l));
                 if (e == null) continue;
                 String what = title + " (n=" + n + ", " + (training ? "training" : "inference") + ")";
                 if (e.y() != null) Exact.assertClose(e.y(), Exact.values(p.y()), referenceTolerance, what + ": output");
@@ -458,20 +461,26 @@ public final class LayerCheck {
         }
     }
 
-    /** One forward (and, given dy, backward) of a layer alone. */
-    private record Pass(INDArray y, INDArray dx, Map<String, INDArray> grads) {
+    /** One forward (and, with a gradient seed, backward) of a layer alone. */
+    private record Pass(INDArray y, INDArray dy, INDArray dx, Map<String, INDArray> grads) {
     }
 
-    private static Pass pass(Layer l, INDArray x, INDArray mask, INDArray dy, boolean training) {
+    /**
+     * A forward, and for {@code dySeed >= 0} a backward of a Gaussian output gradient of the output's shape drawn in
+     * double precision from that seed (the same values in any precision, rounded to the layer's).
+     */
+    private static Pass pass(Layer l, INDArray x, INDArray mask, long dySeed, boolean training) {
         LayerWorkspaceMgr ws = LayerWorkspaceMgr.noWorkspaces();
         l.setInput(x, ws);
         l.setMaskArray(mask);
         INDArray y = l.activate(training, ws).dup();
-        if (dy == null) return new Pass(y, null, Map.of());
+        if (dySeed < 0) return new Pass(y, null, null, Map.of());
+        Nd4j.getRandom().setSeed(dySeed);
+        INDArray dy = Nd4j.randn(DataType.DOUBLE, y.shape()).castTo(DataType.FLOAT).castTo(y.dataType());
         Pair<Gradient, INDArray> g = l.backpropGradient(dy, ws);
         Map<String, INDArray> grads = new LinkedHashMap<>();
         g.getFirst().gradientForVariable().forEach((k, v) -> grads.put(k, v.dup()));
-        return new Pass(y, g.getSecond().dup(), grads);
+        return new Pass(y, dy, g.getSecond().dup(), grads);
     }
 
     /** Trained parameters are rarely at their initial values: draw them in [0.5, 1.5) (gains) or around 0. */

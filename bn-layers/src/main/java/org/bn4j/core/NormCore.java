@@ -145,6 +145,8 @@ public final class NormCore {
         if (spec.normalizes()) {
             Reductions red = reductions(sd, layout, dt);
             SDVariable rawCount = w == null ? null : red.sumBroadcast(w, layout.maskShape());
+            // with nothing reduced (groups of one value) the count is the mask itself: an output needs a variable of its own
+            if (rawCount == w && w != null) rawCount = sd.identity(w);
             SDVariable count = divisor(sd, layout, rawCount, dt);
             SDVariable live = spec.fallback() && w != null ? live(sd, spec, rawCount) : null;
             SDVariable mean = null, u = x;

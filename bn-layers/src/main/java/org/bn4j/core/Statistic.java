@@ -137,9 +137,24 @@ public final class Statistic implements Serializable {
                     t = red.max(absU);
                     threshold = t;
                 } else {
-                    SDVariable values = red.topK(absU, k)[0];
-                    threshold = red.fromGroups(values.min(true, 1));
-                    SDVariable sum = red.fromGroups(values.sum(true, 1));
+                    // k rounds of a maximum, each taking all the values equal to it (as many as still needed): the k largest
+                    // with their ties (ND4J's top_k in 1.0.0-M2.1 returns wrong values when the largest ones tie)
+                    DataType dt = u.dataType();
+                    SDVariable rest = absU, sum = null, taken = null, tau = null;
+                    for (int r = 0; r < k; r++) {
+                        SDVariable mx = red.max(rest);
+                        SDVariable isMax = rest.gte(mx).castTo(dt);
+                        SDVariable need = taken == null ? null : taken.rsub((double) k);
+                        SDVariable take = need == null ? sd.math.min(red.sum(isMax), scalar(sd, k, dt))
+                                : sd.math.min(red.sum(isMax), need);
+                        sum = sum == null ? take.mul(mx) : sum.add(take.mul(mx));
+                        // τ: the maximum of the round in which the k-th value was taken
+                        SDVariable active = need == null ? null : sd.math.step(need, 0.5);
+                        tau = tau == null ? mx : mx.mul(active).add(tau.mul(active.rsub(1.0))); // exact: a weight of 0 or 1
+                        taken = taken == null ? take : taken.add(take);
+                        if (r + 1 < k) rest = rest.sub(isMax.mul(mx.mul(2.0).add(1.0))); // taken values below every other
+                    }
+                    threshold = tau;
                     // with a mask a group may hold fewer than k values: the masked zeros fill its top k, so the sum is that of all of them
                     t = masked ? sum.div(sd.math.min(count, scalar(sd, k, count.dataType()))) : sum.div(k);
                 }

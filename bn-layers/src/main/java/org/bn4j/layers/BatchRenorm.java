@@ -27,16 +27,17 @@ import lombok.ToString;
 @EqualsAndHashCode(callSuper = true)
 @ToString(callSuper = true)
 public class BatchRenorm extends BatchNorm {
+    // (field names that Jackson's bean naming keeps as they are: a getter getRMax would name its property "rmax")
     /** Final upper bound of r (≥ 1). */
-    protected double rMax;
+    protected double maxR;
     /** Final bound of |d| (≥ 0). */
-    protected double dMax;
+    protected double maxD;
     /** Statistics updates with r_max = 1 and d_max = 0. */
     protected long warmupSteps;
-    /** Statistics updates over which r_max goes from 1 to rMax after the warm-up. */
-    protected long rMaxRampSteps;
-    /** Statistics updates over which d_max goes from 0 to dMax after the warm-up. */
-    protected long dMaxRampSteps;
+    /** Statistics updates over which r_max goes from 1 to its final bound after the warm-up. */
+    protected long rampStepsR;
+    /** Statistics updates over which d_max goes from 0 to its final bound after the warm-up. */
+    protected long rampStepsD;
 
     protected BatchRenorm(Builder b) {
         super(b);
@@ -47,11 +48,11 @@ public class BatchRenorm extends BatchNorm {
                     + ", " + b.rMaxRampSteps + ", " + b.dMaxRampSteps);
         }
         if (!b.runningStats) throw new IllegalArgumentException("BatchRenorm: needs running statistics (r and d use them)");
-        this.rMax = b.rMax;
-        this.dMax = b.dMax;
+        this.maxR = b.rMax;
+        this.maxD = b.dMax;
         this.warmupSteps = b.warmupSteps;
-        this.rMaxRampSteps = b.rMaxRampSteps;
-        this.dMaxRampSteps = b.dMaxRampSteps;
+        this.rampStepsR = b.rMaxRampSteps;
+        this.rampStepsD = b.dMaxRampSteps;
     }
 
     /** For JSON. */
@@ -67,12 +68,12 @@ public class BatchRenorm extends BatchNorm {
 
     /** r_max after {@code steps} statistics updates. */
     public double rMaxAt(long steps) {
-        return 1 + (rMax - 1) * ramp(steps, rMaxRampSteps);
+        return 1 + (maxR - 1) * ramp(steps, rampStepsR);
     }
 
     /** d_max after {@code steps} statistics updates. */
     public double dMaxAt(long steps) {
-        return dMax * ramp(steps, dMaxRampSteps);
+        return maxD * ramp(steps, rampStepsD);
     }
 
     private double ramp(long steps, long rampSteps) {

@@ -7,6 +7,9 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import org.nd4j.shade.jackson.annotation.JsonAutoDetect;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
 import java.io.Serializable;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
@@ -31,6 +34,8 @@ import java.util.stream.LongStream;
 @Getter
 @EqualsAndHashCode
 @ToString
+@JsonAutoDetect(fieldVisibility = JsonAutoDetect.Visibility.ANY, getterVisibility = JsonAutoDetect.Visibility.NONE,
+        isGetterVisibility = JsonAutoDetect.Visibility.NONE)
 public final class NoiseConfig implements Serializable {
     private double nMu;
     private double nSigma;
@@ -53,6 +58,28 @@ public final class NoiseConfig implements Serializable {
         this.rMu = rMu;
         this.rSigma = rSigma;
         this.seed = seed;
+    }
+
+    // JSON of format 1 named the fields after their getters (getNMu: "nmu"), and read them back as unknown properties,
+    // losing non-default values; these read them.
+    @JsonProperty("nmu")
+    private void legacyNMu(double v) {
+        nMu = v;
+    }
+
+    @JsonProperty("nsigma")
+    private void legacyNSigma(double v) {
+        nSigma = v;
+    }
+
+    @JsonProperty("rmu")
+    private void legacyRMu(double v) {
+        rMu = v;
+    }
+
+    @JsonProperty("rsigma")
+    private void legacyRSigma(double v) {
+        rSigma = v;
     }
 
     /** The paper's values (nMu 0.5, nSigma 1.25, rMu 0.1, rSigma 0.1), seed 0. */

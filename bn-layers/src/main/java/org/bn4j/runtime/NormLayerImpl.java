@@ -78,8 +78,16 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
                            INDArray preActivation) {
     }
 
-    /** Batch statistics of the last training backward, applied to the running statistics at the optimizer step. */
-    private record Pending(List<Segment> segments) {
+    /**
+     * Batch statistics of the last training backward, applied to the running statistics at the optimizer step, and the
+     * running statistics they apply to: those of the step's first training backward. DL4J's line-search optimizers
+     * (line gradient descent, conjugate gradient, L-BFGS) keep a copy of the parameters from which they set the
+     * network's during the step, so the running statistics in the network are those of an earlier step until the step
+     * ends; the values taken at the step's first backward are the current ones. A step is known by the input array and
+     * the iteration and epoch counts.
+     */
+    private record Pending(List<Segment> segments, double[] mean, double[] var, long steps, INDArray input, int iteration,
+                           int epoch) {
     }
 
     private Forward last;
@@ -160,11 +168,11 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
     }
 
     /**
-     * True if a training batch without a mask has fewer values per statistics group than the statistic needs (a batch
-     * of one sample): it is then normalized with the running statistics, or refused ({@link AbstractNormLayer.SmallBatch}).
+     * True if a training batch has fewer values per statistics group than the statistic needs (a batch of one sample),
+     * mask or not (a mask only removes values): it is then normalized with the running statistics, or refused
+     * ({@link AbstractNormLayer.SmallBatch}). Masked batches are also checked group by group, in the graphs.
      */
     private boolean tooSmall(NormSpec spec, INDArray x, INDArray mask, InputView iv) {
-        if (mask != null) return false;
         AbstractNormLayer c = layerConf();
         for (long[] seg : c.segments(iv.batch())) {
             long size = segmentLayout(seg, iv).groupSize();
@@ -300,7 +308,8 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
             view.assign(0);
             g.setGradientFor(key, view);
         }
-        if (f.training() && f.mode() == Mode.BATCH && c.hasRunningStats()) pending = new Pending(f.segments());
+        // a training step normalized with the running statistics (frozen, or a batch too small) updates nothing
+        if (f.training() && c.hasRunningStats()) pending = f.mode() == Mode.BATCH ? pending(f.segments()) : null;
         return new Pair<>(g, epsOut);
     }
 
@@ -319,7 +328,18 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         super.applyConstraints(iteration, epoch);
         Pending p = pending;
         pending = null;
-        if (p != null) updateRunningStats(p.segments());
+        if (p != null) updateRunningStats(p);
+    }
+
+    private Pending pending(List<Segment> segments) {
+        Pending p = pending;
+        if (p != null && p.input() == input && p.iteration() == getIterationCount() && p.epoch() == getEpochCount()) {
+            return new Pending(segments, p.mean(), p.var(), p.steps(), input, p.iteration(), p.epoch());
+        }
+        INDArray meanParam = getParam(NormParamInitializer.MEAN), stepsParam = getParam(NormParamInitializer.STEPS);
+        return new Pending(segments, meanParam == null ? null : meanParam.toDoubleVector(),
+                getParam(NormParamInitializer.VAR).toDoubleVector(),
+                stepsParam == null ? 0 : Math.round(stepsParam.getDouble(0)), input, getIterationCount(), getEpochCount());
     }
 
     /** True if a training backward left batch statistics that the next optimizer step will apply. */
@@ -327,18 +347,18 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         return pending != null;
     }
 
-    /** Applies the batch statistics of the segments to the running statistics ({@link RunningStats}). */
-    private void updateRunningStats(List<Segment> segments) {
+    /** Applies the pending batch statistics to the running statistics they were taken against ({@link RunningStats}). */
+    private void updateRunningStats(Pending p) {
         AbstractNormLayer c = layerConf();
         NormSpec spec = c.normSpec();
         RunningStats rule = new RunningStats(c.getDecay(), c.isCumulative(), c.averagesGroups(), spec.center(),
                 spec.minCount());
         INDArray meanParam = getParam(NormParamInitializer.MEAN), varParam = getParam(NormParamInitializer.VAR);
         INDArray stepsParam = getParam(NormParamInitializer.STEPS);
-        double[] runMean = meanParam == null ? null : meanParam.toDoubleVector();
-        double[] runVar = varParam.toDoubleVector();
-        long steps = stepsParam == null ? 0 : Math.round(stepsParam.getDouble(0));
-        for (Segment s : segments) {
+        double[] runMean = p.mean() == null ? null : p.mean().clone();
+        double[] runVar = p.var().clone();
+        long steps = p.steps();
+        for (Segment s : p.segments()) {
             INDArray v = s.state().get(V);
             INDArray cnt = s.state().get(COUNT);   // with a mask: Σ w per group, else every group has groupSize values
             double[] counts;

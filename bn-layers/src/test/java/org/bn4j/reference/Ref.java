@@ -109,6 +109,35 @@ public final class Ref {
     public record Bwd(double[] dx, double[] dgamma, double[] dbeta) {
     }
 
+    /**
+     * What the general forms of {@link #forward} and {@link #backward} add to the first release's layers.
+     *
+     * @param center  subtract the group mean (false: u = x, RMS norm; no mean correction in the backward)
+     * @param frozen  per group: use {@code fixedMean}, {@code fixedV} instead of the group's statistics, which are then
+     *                constants (no correction terms in the backward); null for none
+     * @param fixedMean per group, the mean used where frozen (running statistics)
+     * @param fixedV  per group, the variance equivalent used where frozen
+     * @param renormR per group, batch renormalization's r (a constant), or null
+     * @param renormD per group, batch renormalization's d (a constant), or null: x̂ ← x̂·r + d
+     */
+    public record Options(boolean center, boolean[] frozen, double[] fixedMean, double[] fixedV, double[] renormR,
+                          double[] renormD) {
+        /** Centred, nothing frozen, no renormalization: the first release's layers. */
+        public static final Options DEFAULT = new Options(true, null, null, null, null, null);
+
+        boolean frozen(int g) {
+            return frozen != null && frozen[g];
+        }
+
+        double r(int g) {
+            return renormR == null ? 1.0 : renormR[g];
+        }
+
+        double d(int g) {
+            return renormD == null ? 0.0 : renormD[g];
+        }
+    }
+
     // =====================================================================================
     // Normalization: training forward / backward
     // =====================================================================================
@@ -140,15 +169,28 @@ public final class Ref {
     public static Fwd forward(double[] x, int[] shape, int[] reduceAxes, int paramAxis,
                               double[] weights, double[] gamma, double[] beta, Stat stat, double eps,
                               double[] noiseS, double[] noiseM, boolean noiseBeforeAffine) {
-        Layout lay = new Layout(shape, reduceAxes, paramAxis);
+        return forward(x, shape, reduceAxes, paramIndex(shape, paramAxis), shape[paramAxis], weights, gamma, beta, stat,
+                eps, noiseS, noiseM, noiseBeforeAffine, Options.DEFAULT);
+    }
+
+    /**
+     * The general training forward: as {@link #forward(double[], int[], int[], int, double[], double[], double[],
+     * Stat, double, double[], double[], boolean)}, with the parameter index of every element given ({@code param},
+     * values in [0, nParam): group norm's parameters run along the channels while its statistics are per group of
+     * channels) and the {@link Options}. The returned statistics are the group's own (also where frozen).
+     */
+    public static Fwd forward(double[] x, int[] shape, int[] reduceAxes, int[] param, int nParam,
+                              double[] weights, double[] gamma, double[] beta, Stat stat, double eps,
+                              double[] noiseS, double[] noiseM, boolean noiseBeforeAffine, Options o) {
+        Layout lay = new Layout(shape, reduceAxes, param, nParam);
         checkInputs(lay, x, weights, gamma, beta, noiseS, noiseM);
-        Stats st = computeStats(x, lay, weights, stat, eps);
+        Stats st = computeStats(x, lay, weights, stat, eps, o);
         double[] y = new double[x.length];
         for (int i = 0; i < x.length; i++) {
             int g = lay.group[i];
             int p = lay.param[i];
             double w = weights == null ? 1.0 : weights[i];
-            double xhat = st.count[g] > 0 ? st.u[i] / st.d[g] : 0.0;
+            double xhat = st.count[g] > 0 || o.frozen(g) ? st.uUsed[i] / st.dUsed[g] * o.r(g) + o.d(g) : 0.0;
             double ga = gamma == null ? 1.0 : gamma[p];
             double be = beta == null ? 0.0 : beta[p];
             double s = noiseS == null ? 1.0 : noiseS[i];
@@ -176,12 +218,24 @@ public final class Ref {
     public static Bwd backward(double[] x, int[] shape, int[] reduceAxes, int paramAxis,
                                double[] weights, double[] gamma, double[] beta, Stat stat, double eps,
                                double[] noiseS, double[] noiseM, boolean noiseBeforeAffine, double[] dy) {
-        Layout lay = new Layout(shape, reduceAxes, paramAxis);
+        return backward(x, shape, reduceAxes, paramIndex(shape, paramAxis), shape[paramAxis], weights, gamma, beta, stat,
+                eps, noiseS, noiseM, noiseBeforeAffine, dy, Options.DEFAULT);
+    }
+
+    /**
+     * The general training backward, with the parameter index of every element and the {@link Options} (see the
+     * general {@link #forward}): in a frozen group the statistics are constants, so du = g'/d and dx = du there;
+     * batch renormalization's r multiplies g' and d enters z (both constants); without centring there is no mean
+     * correction.
+     */
+    public static Bwd backward(double[] x, int[] shape, int[] reduceAxes, int[] param, int nParam,
+                               double[] weights, double[] gamma, double[] beta, Stat stat, double eps,
+                               double[] noiseS, double[] noiseM, boolean noiseBeforeAffine, double[] dy, Options o) {
+        Layout lay = new Layout(shape, reduceAxes, param, nParam);
         checkInputs(lay, x, weights, gamma, beta, noiseS, noiseM);
         checkLength("dy", dy, x.length);
-        Stats st = computeStats(x, lay, weights, stat, eps);
+        Stats st = computeStats(x, lay, weights, stat, eps, o);
         int n = x.length;
-        int nParam = lay.nParam;
         int nGroups = lay.nGroups;
         double[] dgamma = new double[nParam];
         double[] dbeta = new double[nParam];
@@ -191,20 +245,21 @@ public final class Ref {
             int g = lay.group[i];
             int p = lay.param[i];
             double w = weights == null ? 1.0 : weights[i];
-            xhat[i] = st.count[g] > 0 ? st.u[i] / st.d[g] : 0.0;
+            xhat[i] = st.count[g] > 0 || o.frozen(g) ? st.uUsed[i] / st.dUsed[g] : 0.0;
             double ga = gamma == null ? 1.0 : gamma[p];
             double s = noiseS == null ? 1.0 : noiseS[i];
             double mn = noiseM == null ? 0.0 : noiseM[i];
             double gAff;
             double z;
+            double zr = xhat[i] * o.r(g) + o.d(g);
             if (noiseBeforeAffine) {
                 gAff = w * dy[i];
-                z = s * xhat[i] + mn;
-                gp[i] = ga * s * gAff;
+                z = s * zr + mn;
+                gp[i] = ga * s * gAff * o.r(g);
             } else {
                 gAff = w * s * dy[i];
-                z = xhat[i];
-                gp[i] = ga * gAff;
+                z = zr;
+                gp[i] = ga * gAff * o.r(g);
             }
             dbeta[p] += gAff;
             dgamma[p] += gAff * z;
@@ -218,6 +273,10 @@ public final class Ref {
         double[] sumDu = new double[nGroups];
         for (int i = 0; i < n; i++) {
             int g = lay.group[i];
+            if (o.frozen(g)) {
+                du[i] = gp[i] / st.dUsed[g];
+                continue;
+            }
             if (st.count[g] <= 0) {
                 continue;
             }
@@ -230,6 +289,10 @@ public final class Ref {
         double[] dx = new double[n];
         for (int i = 0; i < n; i++) {
             int g = lay.group[i];
+            if (o.frozen(g) || !o.center()) {
+                dx[i] = du[i];
+                continue;
+            }
             if (st.count[g] <= 0) {
                 continue;
             }
@@ -936,12 +999,18 @@ public final class Ref {
         final int nGroups;
         final int nParam;
 
-        Layout(int[] shape, int[] reduceAxes, int paramAxis) {
+        Layout(int[] shape, int[] reduceAxes, int[] param, int nParam) {
             this.shape = shape.clone();
             this.group = groupIndex(shape, reduceAxes);
             this.nGroups = groupCount(shape, reduceAxes);
-            this.param = paramIndex(shape, paramAxis);
-            this.nParam = shape[paramAxis];
+            this.param = param.clone();
+            this.nParam = nParam;
+            if (param.length != product(shape)) {
+                throw new IllegalArgumentException("param has length " + param.length + ", expected " + product(shape));
+            }
+            for (int p : param) {
+                if (p < 0 || p >= nParam) throw new IllegalArgumentException("parameter index " + p + " outside [0, " + nParam + ")");
+            }
         }
     }
 
@@ -957,6 +1026,8 @@ public final class Ref {
         int[] kEff;      // TOPK: number of elements averaged per group
         boolean[] inTop; // TOPK: element is among its group's top k
         double[] u;      // per element: x − μ
+        double[] uUsed;  // per element: x − the mean used (the running mean in a frozen group)
+        double[] dUsed;  // per group: sqrt(v + ε) of the v used
     }
 
     /**
@@ -964,7 +1035,7 @@ public final class Ref {
      * correction μ += Σ w (x − μ) / m), and v from the centred values u = x − μ, so that inputs with a
      * large mean and a small spread keep full relative precision.
      */
-    private static Stats computeStats(double[] x, Layout lay, double[] weights, Stat stat, double eps) {
+    private static Stats computeStats(double[] x, Layout lay, double[] weights, Stat stat, double eps, Options o) {
         if (stat == null) {
             throw new IllegalArgumentException("stat is null");
         }
@@ -994,6 +1065,9 @@ public final class Ref {
         for (int g = 0; g < ng; g++) {
             if (st.count[g] > 0) {
                 st.mean[g] += corr[g] / st.count[g];
+            }
+            if (!o.center()) {
+                st.mean[g] = 0.0;
             }
         }
         for (int i = 0; i < n; i++) {
@@ -1060,7 +1134,7 @@ public final class Ref {
                     st.kEff[g] = k;
                     st.t[g] = s / k;
                     if (stat.useConstant()) {
-                        st.c[g] = topKConstant(st.count[g]);
+                        st.c[g] = topKConstant(Math.max(st.count[g], 2.0)); // u = 0 in a group of one value
                     }
                     st.v[g] = st.c[g] * st.c[g] * st.t[g] * st.t[g];
                 }
@@ -1069,8 +1143,15 @@ public final class Ref {
             default:
                 throw new IllegalStateException();
         }
+        st.uUsed = new double[n];
+        st.dUsed = new double[ng];
         for (int g = 0; g < ng; g++) {
             st.d[g] = Math.sqrt(st.v[g] + eps);
+            st.dUsed[g] = o.frozen(g) ? Math.sqrt(o.fixedV()[g] + eps) : st.d[g];
+        }
+        for (int i = 0; i < n; i++) {
+            int g = lay.group[i];
+            st.uUsed[i] = o.frozen(g) ? x[i] - (o.center() ? o.fixedMean()[g] : 0.0) : st.u[i];
         }
         return st;
     }

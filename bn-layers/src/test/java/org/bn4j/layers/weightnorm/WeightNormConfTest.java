@@ -1,5 +1,6 @@
 package org.bn4j.layers.weightnorm;
 
+import org.bn4j.check.InputKind;
 import org.bn4j.core.LinearOp;
 import org.bn4j.core.WeightNormCore;
 import org.bn4j.runtime.WeightNormLayerImpl;

@@ -7,7 +7,7 @@ import org.bn4j.runtime.WeightNormParamInitializer;
 import org.bn4j.runtime.NormLayerImpl;
 import org.bn4j.runtime.NormParamInitializer;
 import org.bn4j.runtime.InputView;
-import org.bn4j.layers.Kind;
+import org.bn4j.check.InputKind;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
@@ -138,17 +138,17 @@ class WeightNormDataInitTest {
         net.fit(new DataSet(x, WnNets.labels(16, 54)));
         List<INDArray> acts = net.feedForward(x, false);
         for (int i = 0; i < 2; i++) {
-            assertStandardized("layer " + i, (WeightNormLayerImpl) net.getLayer(i), acts.get(i), Kind.FF);
+            assertStandardized("layer " + i, (WeightNormLayerImpl) net.getLayer(i), acts.get(i), InputKind.FF);
         }
     }
 
     /** The layer's pre-activations on {@code x}, from the plain reference, have mean 0 and variance 1 per unit. */
-    private static void assertStandardized(String what, WeightNormLayerImpl layer, INDArray x, Kind kind) {
+    private static void assertStandardized(String what, WeightNormLayerImpl layer, INDArray x, InputKind kind) {
         AbstractWeightNormLayer conf = (AbstractWeightNormLayer) layer.conf().getLayer();
         WnRef.Result r = WnRef.run(conf, Activation.IDENTITY, doubles(x), intShape(x), doubles(layer.getParam(V)),
                 doubles(layer.getParam(G)), conf.hasBias() ? doubles(layer.getParam(B)) : null, null);
         int[] zShape = WnRef.toInt(conf.outputShape(x, "test"));
-        double[][] m = unitMoments(r.z(), zShape, kind == Kind.CNN_NHWC ? 3 : 1);
+        double[][] m = unitMoments(r.z(), zShape, kind == InputKind.CNN_NHWC ? 3 : 1);
         for (int j = 0; j < m[0].length; j++) {
             if (conf.hasBias()) assertEquals(0.0, m[0][j], 1e-10, what + ": mean of unit " + j);
             assertEquals(1.0, m[1][j], 1e-6, what + ": variance of unit " + j);

@@ -7,7 +7,7 @@ import org.bn4j.runtime.WeightNormParamInitializer;
 import org.bn4j.runtime.NormLayerImpl;
 import org.bn4j.runtime.NormParamInitializer;
 import org.bn4j.runtime.InputView;
-import org.bn4j.layers.Kind;
+import org.bn4j.check.InputKind;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.Gradient;
@@ -49,10 +49,10 @@ class WeightNormWrongGradientTest {
     }
 
     private static boolean check(Supplier<AbstractWeightNormLayer> layer) {
-        WnCase c = new WnCase("wrong", layer, Kind.FF, Activation.TANH, 0);
+        WnCase c = new WnCase("wrong", layer, InputKind.FF, Activation.TANH, 0);
         MultiLayerNetwork net = WnNets.mln(c, new NoOp(), 3);
         return GradientCheckUtil.checkGradients(new GradientCheckUtil.MLNConfig().net(net)
-                .input(WnNets.input(Kind.FF, 5, 4)).labels(WnNets.labels(5, 4)).epsilon(1e-6).maxRelError(1e-5)
+                .input(WnNets.input(InputKind.FF, 5, 4)).labels(WnNets.labels(5, 4)).epsilon(1e-6).maxRelError(1e-5)
                 .minAbsoluteError(1e-9).excludeParams(Set.of()));
     }
 

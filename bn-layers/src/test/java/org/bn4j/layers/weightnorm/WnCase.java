@@ -4,7 +4,7 @@ import org.bn4j.core.LinearOp;
 import org.bn4j.core.WeightNormCore;
 import org.bn4j.runtime.WeightNormLayerImpl;
 import org.bn4j.runtime.WeightNormParamInitializer;
-import org.bn4j.layers.Kind;
+import org.bn4j.check.InputKind;
 import org.nd4j.linalg.activations.Activation;
 
 import java.util.function.Supplier;
@@ -18,7 +18,7 @@ import java.util.function.Supplier;
  * @param activation the layer's activation (IDENTITY or TANH: the reference knows these)
  * @param badSpatial a spatial size (H = W) the layer must reject, or 0 if every size is valid for it
  */
-public record WnCase(String name, Supplier<AbstractWeightNormLayer> layer, Kind kind, Activation activation,
+public record WnCase(String name, Supplier<AbstractWeightNormLayer> layer, InputKind kind, Activation activation,
                      int badSpatial) {
 
     public AbstractWeightNormLayer conf() {

@@ -7,7 +7,7 @@ import org.bn4j.runtime.WeightNormParamInitializer;
 import org.bn4j.runtime.NormLayerImpl;
 import org.bn4j.runtime.NormParamInitializer;
 import org.bn4j.runtime.InputView;
-import org.bn4j.layers.Kind;
+import org.bn4j.check.InputKind;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -50,22 +50,22 @@ final class WnNets {
         return l;
     }
 
-    static InputType inputType(Kind k) {
+    static InputType inputType(InputKind k) {
         return k.inputType(C, S);
     }
 
     /** A layer with parameters before the weight-norm layer, so the gradient check covers the layer's dx. */
-    static org.deeplearning4j.nn.conf.layers.Layer pre(Kind k) {
-        return k == Kind.FF ? new DenseLayer.Builder().nOut(C).activation(Activation.IDENTITY).build()
+    static org.deeplearning4j.nn.conf.layers.Layer pre(InputKind k) {
+        return k == InputKind.FF ? new DenseLayer.Builder().nOut(C).activation(Activation.IDENTITY).build()
                 : new ConvolutionLayer.Builder(1, 1).nOut(C).activation(Activation.IDENTITY).dataFormat(format(k))
                 .convolutionMode(ConvolutionMode.Same).build();
     }
 
-    static CNN2DFormat format(Kind k) {
-        return k == Kind.CNN_NHWC ? CNN2DFormat.NHWC : CNN2DFormat.NCHW;
+    static CNN2DFormat format(InputKind k) {
+        return k == InputKind.CNN_NHWC ? CNN2DFormat.NHWC : CNN2DFormat.NCHW;
     }
 
-    static List<org.deeplearning4j.nn.conf.layers.Layer> head(Kind k) {
+    static List<org.deeplearning4j.nn.conf.layers.Layer> head(InputKind k) {
         List<org.deeplearning4j.nn.conf.layers.Layer> h = new ArrayList<>();
         if (k.isCnn()) h.add(new GlobalPoolingLayer.Builder(PoolingType.AVG).build());
         h.add(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(CLASSES).activation(Activation.SOFTMAX).build());
@@ -102,7 +102,7 @@ final class WnNets {
     }
 
     /** A network of one layer alone (with its input type), to drive the layer directly. */
-    static MultiLayerNetwork alone(org.deeplearning4j.nn.conf.layers.Layer layer, Kind kind, long seed) {
+    static MultiLayerNetwork alone(org.deeplearning4j.nn.conf.layers.Layer layer, InputKind kind, long seed) {
         MultiLayerConfiguration conf = base(new NoOp(), seed).list().layer(layer).setInputType(inputType(kind)).build();
         MultiLayerNetwork net = new MultiLayerNetwork(conf);
         net.init();
@@ -110,11 +110,11 @@ final class WnNets {
         return net;
     }
 
-    static INDArray input(Kind k, long n, long seed) {
+    static INDArray input(InputKind k, long n, long seed) {
         return input(k, n, S, seed);
     }
 
-    static INDArray input(Kind k, long n, long spatial, long seed) {
+    static INDArray input(InputKind k, long n, long spatial, long seed) {
         Nd4j.getRandom().setSeed(seed);
         return Nd4j.randn(DataType.DOUBLE, k.shape(n, C, spatial)).muli(1.5).addi(0.3);
     }

@@ -1,5 +1,6 @@
 package org.bn4j.layers.weightnorm;
 
+import org.bn4j.check.InputKind;
 import org.bn4j.core.LinearOp;
 import org.bn4j.core.WeightNormCore;
 import org.bn4j.runtime.WeightNormLayerImpl;
@@ -13,12 +14,28 @@ import org.nd4j.linalg.activations.Activation;
  * The whole weight-normalized layer in plain doubles, from {@link Ref}'s pieces: w = g·v/‖v‖, the dense or
  * convolution map (dilation by a zero-inserted kernel), the activation, and the backward pass.
  */
-final class WnRef {
+public final class WnRef {
     private WnRef() {
     }
 
     /** Forward and backward results: y, z, and the gradients of x, v, g, b. */
-    record Result(double[] z, double[] y, double[] dx, double[] dv, double[] dg, double[] db) {
+    public record Result(double[] z, double[] y, double[] dx, double[] dv, double[] dg, double[] db) {
+    }
+
+    /** The reference as the kit (bn-check) takes it, for a layer with this activation (identity or tanh). */
+    public static org.bn4j.check.Reference reference(Activation act) {
+        return in -> {
+            AbstractWeightNormLayer conf = (AbstractWeightNormLayer) in.layer().conf().getLayer();
+            int[] xs = toInt(in.shape());
+            Result r = run(conf, act, in.x(), xs, in.params().get("v"), in.params().get("g"), in.params().get("b"), in.dy());
+            java.util.Map<String, double[]> grads = new java.util.LinkedHashMap<>();
+            if (in.training()) {
+                grads.put("v", r.dv());
+                grads.put("g", r.dg());
+                if (r.db() != null) grads.put("b", r.db());
+            }
+            return new org.bn4j.check.Reference.Expected(r.y(), r.dx(), in.training() ? grads : null);
+        };
     }
 
     /**
@@ -28,7 +45,7 @@ final class WnRef {
      * @param b  the bias, or null
      * @param dy the upstream gradient (null: forward only)
      */
-    static Result run(AbstractWeightNormLayer conf, Activation act, double[] x, int[] xs, double[] v, double[] g,
+    public static Result run(AbstractWeightNormLayer conf, Activation act, double[] x, int[] xs, double[] v, double[] g,
                       double[] b, double[] dy) {
         int[] vs = toInt(conf.vShape());
         double[] w = Ref.weightNormW(v, vs, g);

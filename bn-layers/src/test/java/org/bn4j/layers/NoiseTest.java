@@ -1,0 +1,79 @@
+package org.bn4j.layers;
+
+import org.bn4j.check.CheckNets;
+import org.bn4j.check.Exact;
+import org.bn4j.check.InputKind;
+import org.bn4j.check.Size;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Santurkar et al.'s noise: reproducible from the seed, new at every step, absent at inference, with Algorithm 1's law. */
+class NoiseTest {
+    static final Size S = new Size(8, 3, 4);
+
+    @BeforeAll
+    static void doublePrecision() {
+        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
+    }
+
+    private static INDArray trainingOutput(long seed, INDArray x, int iteration) {
+        Layer l = CheckNets.alone(() -> new NoisyBatchNorm.Builder().noise(NoiseConfig.santurkar().withSeed(seed)).build(),
+                InputKind.CNN_NCHW, S, DataType.DOUBLE).getLayer(0);
+        l.setIterationCount(iteration);
+        l.setInput(x, LayerWorkspaceMgr.noWorkspaces());
+        return l.activate(true, LayerWorkspaceMgr.noWorkspaces()).dup();
+    }
+
+    @Test
+    void reproducibleFromTheSeedAndNewAtEveryStep() {
+        INDArray x = CheckNets.input(InputKind.CNN_NCHW, S, 8, 1);
+        Exact.assertSame(trainingOutput(7, x, 0), trainingOutput(7, x, 0), "same seed, same step");
+        assertFalse(Exact.same(trainingOutput(7, x, 0), trainingOutput(8, x, 0)), "another seed gave the same noise");
+        assertFalse(Exact.same(trainingOutput(7, x, 0), trainingOutput(7, x, 1)), "the noise did not change with the step");
+    }
+
+    @Test
+    void inferenceHasNoNoise() {
+        INDArray x = CheckNets.input(InputKind.CNN_NCHW, S, 8, 2);
+        Layer noisy = CheckNets.alone(() -> new NoisyBatchNorm.Builder().build(), InputKind.CNN_NCHW, S, DataType.DOUBLE).getLayer(0);
+        Layer bn = CheckNets.alone(() -> new BatchNorm.Builder().build(), InputKind.CNN_NCHW, S, DataType.DOUBLE).getLayer(0);
+        Nd4j.getRandom().setSeed(3);
+        noisy.setParams(Nd4j.rand(DataType.DOUBLE, noisy.params().shape()).addi(0.5));
+        bn.setParams(noisy.params());
+        for (Layer l : new Layer[]{noisy, bn}) l.setInput(x, LayerWorkspaceMgr.noWorkspaces());
+        Exact.assertSame(bn.activate(false, LayerWorkspaceMgr.noWorkspaces()), noisy.activate(false, LayerWorkspaceMgr.noWorkspaces()),
+                "noisy batch norm's inference is batch norm's");
+        Layer only = CheckNets.alone(() -> new NoiseInjection.Builder().build(), InputKind.CNN_NCHW, S, DataType.DOUBLE).getLayer(0);
+        only.setInput(x, LayerWorkspaceMgr.noWorkspaces());
+        Exact.assertSame(x, only.activate(false, LayerWorkspaceMgr.noWorkspaces()), "noise only is the identity at inference");
+    }
+
+    /**
+     * Algorithm 1: per unit μ_j ~ U(−nMu, nMu) and σ_j ~ U(1, nSigma); per sample m ~ U(μ_j ± rMu), s ~ N(σ_j, rSigma²).
+     * With 400 units the per-unit laws show (so a draw without a per-unit shift or scale fails).
+     */
+    @Test
+    void noiseFollowsAlgorithmOne() {
+        int units = 400, samples = 2000;
+        NoiseConfig cfg = NoiseConfig.of(0.5, 1.5, 0.1, 0.1, 3);
+        INDArray[] sm = cfg.draw(new long[]{samples, 1, units, 1}, DataType.DOUBLE, 0);
+        INDArray s = sm[0].reshape(samples, units), m = sm[1].reshape(samples, units);
+        INDArray sigma = s.mean(0), mu = m.mean(0);
+        // unit means: σ_j uniform on [1, 1.5] (mean 1.25, sd 0.5/√12), μ_j uniform on [−0.5, 0.5] (mean 0, sd 1/√12)
+        assertEquals(1.25, sigma.meanNumber().doubleValue(), 0.02, "mean of σ_j");
+        assertEquals(0.5 / Math.sqrt(12), sigma.stdNumber().doubleValue(), 0.02, "spread of σ_j over units");
+        assertEquals(0.0, mu.meanNumber().doubleValue(), 0.05, "mean of μ_j");
+        assertEquals(1 / Math.sqrt(12), mu.stdNumber().doubleValue(), 0.03, "spread of μ_j over units");
+        assertTrue(sigma.minNumber().doubleValue() > 1 - 0.01 && sigma.maxNumber().doubleValue() < 1.5 + 0.01, "σ_j within [1, 1.5]");
+        // within a unit: s has sd rSigma, m is uniform of half-width rMu (sd 0.2/√12)
+        assertEquals(0.1, s.subRowVector(sigma).std(0).meanNumber().doubleValue(), 0.005, "r_sigma");
+        assertEquals(0.2 / Math.sqrt(12), m.subRowVector(mu).std(0).meanNumber().doubleValue(), 0.005, "r_mu");
+    }
+}
