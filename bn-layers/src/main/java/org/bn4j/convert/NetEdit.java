@@ -1,9 +1,9 @@
 package org.bn4j.convert;
 
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
@@ -11,7 +11,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -130,8 +129,7 @@ abstract class NetEdit<C, N extends Model> {
     }
 
     /**
-     * Checks that every layer of the old network holds the parameters its configuration describes: the same keys and
-     * as many values.
+     * Checks that every layer of the old network holds as many parameter values as its configuration describes.
      *
      * @param layers the old network's layer of each id (absent: no layer)
      * @throws IllegalArgumentException naming the first layer that does not
@@ -140,18 +138,27 @@ abstract class NetEdit<C, N extends Model> {
         for (String id : ids()) {
             Layer conf = layer(id);
             org.deeplearning4j.nn.api.Layer l = layers.get(id);
-            ParamInitializer init = conf.initializer();
-            List<String> keys = init.paramKeys(conf);
-            long expected = init.numParams(conf);
+            long expected = conf.initializer().numParams(conf);
             Map<String, INDArray> table = l == null ? Map.of() : l.paramTable();
             long held = table.values().stream().mapToLong(INDArray::length).sum();
-            if (l == null || held != expected || !table.keySet().equals(new HashSet<>(keys))) {
+            if (l == null || held != expected) {
                 throw new IllegalArgumentException(describe(id) + ": the network's parameters do not match its configuration:"
-                        + " the configuration (" + unwrap(conf).getClass().getSimpleName() + ") has " + expected
-                        + " parameters " + keys + ", the network holds " + (l == null ? "no layer"
-                        : held + " parameters " + table.keySet()));
+                        + " the configuration (" + unwrap(conf).getClass().getSimpleName() + ", " + describeSize(conf)
+                        + ") has " + expected + " parameter values, the network holds " + (l == null ? "no layer"
+                        : held + " " + shapes(table)));
             }
         }
+    }
+
+    private static String describeSize(Layer conf) {
+        Layer l = unwrap(conf);
+        return l instanceof FeedForwardLayer f ? "nIn " + f.getNIn() + ", nOut " + f.getNOut() : l.getClass().getSimpleName();
+    }
+
+    private static String shapes(Map<String, INDArray> table) {
+        StringBuilder s = new StringBuilder("{");
+        table.forEach((k, v) -> s.append(s.length() > 1 ? ", " : "").append(k).append(Arrays.toString(v.shape())));
+        return s.append('}').toString();
     }
 
     /**

@@ -165,7 +165,7 @@ public final class NormConverter {
         InputType in = edit.inputType(id);
         if (in != null) checkInputType(neu, old, in, what);
         if (edit.hasParams()) {
-            NormParams p = NormParams.read(old, edit.oldLayer(id).paramTable(), edit.dataType());
+            NormParams p = NormParams.read(old, edit.oldLayer(id).paramTable(), edit.dataType(), what);
             edit.setParams(id, p.write(neu, what));
         }
         edit.setLayer(id, neu);

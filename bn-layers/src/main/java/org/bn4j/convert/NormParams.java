@@ -26,22 +26,38 @@ import java.util.Map;
  */
 record NormParams(INDArray gamma, INDArray beta, INDArray mean, INDArray var) {
 
-    /** Reads the parameters of {@code conf}'s layer from its parameter table. */
-    static NormParams read(Layer conf, Map<String, INDArray> table, DataType dt) {
+    /**
+     * Reads the parameters of {@code conf}'s layer from its parameter table.
+     *
+     * @param what the layer, for messages
+     * @throws IllegalArgumentException if the table lacks a parameter the configuration has
+     */
+    static NormParams read(Layer conf, Map<String, INDArray> table, DataType dt, String what) {
         long n = ((FeedForwardLayer) conf).getNOut();
         double[] fixed = FixedAffine.of(conf);
-        INDArray gamma = fixed == null ? vector(table.get("gamma")) : Nd4j.valueArrayOf(new long[]{n}, fixed[0], dt);
-        INDArray beta = fixed == null ? vector(table.get("beta")) : Nd4j.valueArrayOf(new long[]{n}, fixed[1], dt);
-        INDArray mean = vector(table.get("mean"));
-        INDArray var;
-        if (conf instanceof BatchNormalization b && b.isUseLogStd()) {
-            INDArray log10s = vector(table.get(BatchNormalizationParamInitializer.GLOBAL_LOG_STD));
+        boolean stats = conf instanceof BatchNormalization || ((AbstractNormLayer) conf).hasRunningStats();
+        boolean logStd = conf instanceof BatchNormalization b && b.isUseLogStd();
+        INDArray gamma = fixed == null ? get(table, "gamma", conf, what) : Nd4j.valueArrayOf(new long[]{n}, fixed[0], dt);
+        INDArray beta = fixed == null ? get(table, "beta", conf, what) : Nd4j.valueArrayOf(new long[]{n}, fixed[1], dt);
+        INDArray mean = stats ? get(table, NormParamInitializer.MEAN, conf, what) : null;
+        INDArray var = null;
+        if (logStd) {
+            INDArray log10s = get(table, BatchNormalizationParamInitializer.GLOBAL_LOG_STD, conf, what);
             var = Transforms.pow(Nd4j.valueArrayOf(log10s.shape(), 10.0, log10s.dataType()), log10s, false); // as DL4J's preOutput
             var.muli(var);
-        } else {
-            var = vector(table.get("var"));
+        } else if (stats) {
+            var = get(table, NormParamInitializer.VAR, conf, what);
         }
         return new NormParams(gamma, beta, mean, var);
+    }
+
+    private static INDArray get(Map<String, INDArray> table, String key, Layer conf, String what) {
+        INDArray a = table.get(key);
+        if (a == null) {
+            throw new IllegalArgumentException(what + ": the network's parameters do not match its configuration: "
+                    + conf.getClass().getSimpleName() + " needs a parameter '" + key + "', the network holds " + table.keySet());
+        }
+        return a.reshape(a.length());
     }
 
     /**
@@ -84,9 +100,5 @@ record NormParams(INDArray gamma, INDArray beta, INDArray mean, INDArray var) {
                         + " (the trained values would be lost; keep γ and β trainable, e.g. affine(true))");
             }
         }
-    }
-
-    private static INDArray vector(INDArray a) {
-        return a == null ? null : a.reshape(a.length());
     }
 }
