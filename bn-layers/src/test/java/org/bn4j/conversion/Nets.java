@@ -1,6 +1,8 @@
 package org.bn4j.conversion;
 
+import org.bn4j.convert.FoldResult;
 import org.bn4j.convert.NormConverter;
+import org.bn4j.convert.NormFolder;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -22,6 +24,10 @@ final class Nets {
 
     static Model convert(NormConverter c, Model net) {
         return net instanceof MultiLayerNetwork m ? c.convert(m) : c.convert((ComputationGraph) net);
+    }
+
+    static FoldResult<? extends Model> fold(Model net) {
+        return net instanceof MultiLayerNetwork m ? NormFolder.fold(m) : NormFolder.fold((ComputationGraph) net);
     }
 
     /** The output; in training mode with the random generator seeded first, so that dropout draws the same masks. */

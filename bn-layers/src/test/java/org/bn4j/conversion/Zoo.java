@@ -28,7 +28,7 @@ enum Zoo {
     DARKNET19(64, () -> Darknet19.builder().numClasses(10).inputShape(new int[]{3, 64, 64}).build().conf()),
     /** ComputationGraph, 8 batch norms after convolutions without bias, a YOLO2 output layer. */
     TINY_YOLO(64, () -> TinyYOLO.builder().numClasses(10).inputShape(new int[]{3, 64, 64}).build().conf()),
-    /** MultiLayerNetwork, 10 batch norms after convolutions with bias, no output layer. */
+    /** MultiLayerNetwork, 9 batch norms after convolutions with bias, dropout, no output layer. */
     SIMPLE_CNN(32, () -> SimpleCNN.builder().numClasses(10).inputShape(new int[]{3, 32, 32}).build().conf()),
     /** ComputationGraph, 53 batch norms, residual connections; 192 is about the smallest input it takes. */
     RESNET50(192, () -> ResNet50.builder().numClasses(10).inputShape(new int[]{3, 192, 192}).build().graphBuilder().build());
