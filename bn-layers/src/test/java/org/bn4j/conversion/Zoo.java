@@ -69,14 +69,14 @@ enum Zoo {
             MultiLayerNetwork n = new MultiLayerNetwork(m);
             n.init();
             setGammaBeta(n.getLayers());
-            java.util.List<INDArray> a = n.feedForward(input(dt, 8, seed), true);
+            java.util.List<INDArray> a = n.feedForward(input(dt, 4, seed), true);
             for (int i = 0; i < n.getnLayers(); i++) inputs.put(n.getLayer(i), a.get(i));
             net = n;
         } else {
             ComputationGraph g = new ComputationGraph((ComputationGraphConfiguration) c);
             g.init();
             setGammaBeta(g.getLayers());
-            acts = g.feedForward(input(dt, 8, seed), true);
+            acts = g.feedForward(input(dt, 4, seed), true);
             for (Layer l : g.getLayers()) {
                 String name = l.conf().getLayer().getLayerName();
                 inputs.put(l, acts.get(g.getConfiguration().getVertexInputs().get(name).get(0)));
@@ -91,6 +91,16 @@ enum Zoo {
             p.get("mean").assign(x.mean(axes));
             p.get("log10stdev").assign(Transforms.log(Transforms.sqrt(x.var(false, axes)), 10));
         }
+        return net;
+    }
+
+    /** The network in this data type with these parameters (cast), e.g. a float64 copy of a float32 network. */
+    Model withParams(DataType dt, INDArray params) {
+        Object c = conf(dt);
+        Model net = c instanceof MultiLayerConfiguration m ? new MultiLayerNetwork(m)
+                : new ComputationGraph((ComputationGraphConfiguration) c);
+        if (net instanceof MultiLayerNetwork m) m.init(params.castTo(dt), true);
+        else ((ComputationGraph) net).init(params.castTo(dt), true);
         return net;
     }
 

@@ -32,10 +32,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Zoo networks with DL4J's BatchNormalization converted to bn4j's BatchNorm keep their function and every other
  * parameter bit for bit. Float64: inference output, training-mode output and gradients within 1e-12 relative.
- * Float32: these deep networks carry rounding noise of their own (DL4J's float32 network is 2e-7 to 1e-4 relative
- * away from the float64 result with the same parameters, most in training mode, where batch statistics over few
- * values amplify it layer after layer), so the test requires the converted network to be as close to the float64
- * result as DL4J's own float32 network is, and prints both figures. Relative: max |a − b| / max |reference|.
+ * Float32: within 1e-6 relative, except where these deep networks carry more rounding noise of their own (DL4J's
+ * float32 Darknet19 and TinyYOLO are up to 8e-6 relative from the float64 result with the same parameters, most in
+ * training mode, where batch statistics over few values amplify it layer after layer): there the converted network
+ * must be as close to the float64 result as DL4J's own float32 network (×2). The test prints every figure.
+ * Relative: max |a − b| / max |reference|.
  */
 class ZooConversionTest {
     private static final NormConverter TO_BN4J = new NormConverter(NormSelector.all(), NormFactory.bn4j(BatchNorm.Builder::new));
@@ -58,27 +59,30 @@ class ZooConversionTest {
 
         int batch = zoo == Zoo.RESNET50 ? 2 : 4;
         INDArray x = zoo.input(dt, batch, 11);
+        Model exact = dt == DataType.DOUBLE ? null : zoo.withParams(DataType.DOUBLE, dl4j.params());
         for (boolean train : new boolean[]{false, true}) {
             String mode = zoo + " " + dt + (train ? " training mode" : " inference");
             double diff = rel(Nets.output(bn4j, x, train), Nets.output(dl4j, x, train));
             System.out.printf("%s: relative difference %.3g%n", mode, diff);
             if (dt == DataType.DOUBLE) assertTrue(diff <= 1e-12, mode + ": relative difference " + diff);
-            else assertAsExactAsDl4j(zoo, dl4j, bn4j, x, train, mode);
+            else assertAsExactAsDl4j(exact, dl4j, bn4j, x, train, mode);
         }
         assertParametersCarried(dl4j, bn4j);
         assertIdentical(before, dl4j.params(), "the original network's parameters");
         assertEquals(confBefore, json(dl4j), "the original network's configuration");
     }
 
-    /** float32: the converted network is as close to the exact result (float64, same parameters) as DL4J's network. */
-    private static void assertAsExactAsDl4j(Zoo zoo, Model dl4j32, Model bn4j32, INDArray x, boolean train, String mode) {
-        Model exact = zoo.trained(DataType.DOUBLE, 7);
-        exact.setParams(dl4j32.params().castTo(DataType.DOUBLE));
+    /**
+     * float32: within 1e-6 relative of DL4J's network, or, where DL4J's own float32 network is that far from the exact
+     * result (float64, same parameters), as close to it as DL4J's network (×2).
+     */
+    private static void assertAsExactAsDl4j(Model exact, Model dl4j32, Model bn4j32, INDArray x, boolean train, String mode) {
         INDArray truth = Nets.output(exact, x.castTo(DataType.DOUBLE), train);
-        double dl4jError = rel(Nets.output(dl4j32, x, train), truth), bn4jError = rel(Nets.output(bn4j32, x, train), truth);
+        INDArray dl4j = Nets.output(dl4j32, x, train), bn4j = Nets.output(bn4j32, x, train);
+        double diff = rel(bn4j, dl4j), dl4jError = rel(dl4j, truth), bn4jError = rel(bn4j, truth);
         System.out.printf("%s against float64: DL4J %.3g, converted %.3g%n", mode, dl4jError, bn4jError);
-        assertTrue(bn4jError <= 2 * dl4jError + 1e-7, mode + ": converted network " + bn4jError
-                + " from the float64 result, DL4J's own " + dl4jError);
+        assertTrue(diff <= 1e-6 || bn4jError <= 2 * dl4jError, mode + ": relative difference " + diff + "; from the float64"
+                + " result: converted network " + bn4jError + ", DL4J's own " + dl4jError);
     }
 
     /** γ, β, mean identical; var = (10^log10stdev)² as DL4J's inference computes it; every other parameter identical. */
@@ -121,11 +125,7 @@ class ZooConversionTest {
         Nd4j.getRandom().setSeed(9);
         Gradient a = gradient(dl4j, x), b = gradient(bn4j, x);
         Gradient exact = null;
-        if (dt == DataType.FLOAT) {
-            Model e = zoo.trained(DataType.DOUBLE, 3);
-            e.setParams(dl4j.params().castTo(DataType.DOUBLE));
-            exact = gradient(e, x.castTo(DataType.DOUBLE));
-        }
+        if (dt == DataType.FLOAT) exact = gradient(zoo.withParams(DataType.DOUBLE, dl4j.params()), x.castTo(DataType.DOUBLE));
         Gradient reference = exact == null ? a : exact;
         double scale = reference.gradientForVariable().values().stream().mapToDouble(g -> g.amaxNumber().doubleValue()).max()
                 .orElseThrow();
@@ -145,7 +145,7 @@ class ZooConversionTest {
                 double dl4jError = absDiff(g.getValue(), truth) / scale, bn4jError = absDiff(other, truth) / scale;
                 worstDl4j = Math.max(worstDl4j, dl4jError);
                 worstBn4j = Math.max(worstBn4j, bn4jError);
-                assertTrue(bn4jError <= 2 * dl4jError + 1e-7, zoo + " " + key + ": converted " + bn4jError
+                assertTrue(diff <= 1e-6 || bn4jError <= 2 * dl4jError, zoo + " " + key + ": difference " + diff + "; converted " + bn4jError
                         + " from the float64 gradient, DL4J's own " + dl4jError + " (of the largest gradient)");
             }
         }
