@@ -18,7 +18,6 @@ import java.util.Map;
 /** {@link NetEdit} of a ComputationGraph: ids are the names of its layer vertices. */
 final class GraphEdit extends NetEdit<ComputationGraphConfiguration, ComputationGraph> {
     private final ComputationGraphConfiguration conf;
-    private final ComputationGraph old;
     private final Map<String, InputType> inputTypes;
 
     /**
@@ -27,20 +26,10 @@ final class GraphEdit extends NetEdit<ComputationGraphConfiguration, Computation
      * @param inputTypes the network's input types (one per network input), or null
      */
     GraphEdit(ComputationGraphConfiguration conf, ComputationGraph old, InputType[] inputTypes) {
+        super(old);
         this.conf = copy(conf);
-        this.old = old;
         this.inputTypes = inputTypes == null ? null : inputTypes(conf, inputTypes);
-        if (old != null) {
-            if (old.getVertices() == null || old.params() == null) {
-                throw new IllegalArgumentException("ComputationGraph is not initialized: call init() first, or convert its"
-                        + " configuration (getConfiguration())");
-            }
-            Map<String, org.deeplearning4j.nn.api.Layer> layers = new HashMap<>();
-            for (String id : ids()) {
-                if (old.getVertex(id) != null && old.getVertex(id).hasLayer()) layers.put(id, old.getLayer(id));
-            }
-            checkParamsMatchConfiguration(layers);
-        }
+        if (old != null) checkParamsMatchConfiguration();
     }
 
     /** A copy with the counters DL4J's clone() leaves out. */
@@ -107,7 +96,7 @@ final class GraphEdit extends NetEdit<ComputationGraphConfiguration, Computation
 
     @Override
     org.deeplearning4j.nn.api.Layer oldLayer(String id) {
-        return old == null ? null : old.getLayer(id);
+        return old == null || old.getVertex(id) == null || !old.getVertex(id).hasLayer() ? null : old.getLayer(id);
     }
 
     @Override
@@ -154,10 +143,8 @@ final class GraphEdit extends NetEdit<ComputationGraphConfiguration, Computation
     }
 
     @Override
-    ComputationGraph build() {
-        ComputationGraph net = new ComputationGraph(configuration());
-        net.init();
-        return net;
+    ComputationGraph create(ComputationGraphConfiguration conf) {
+        return new ComputationGraph(conf);
     }
 
     @Override
@@ -168,10 +155,5 @@ final class GraphEdit extends NetEdit<ComputationGraphConfiguration, Computation
     @Override
     DataType dataType() {
         return conf.getDataType();
-    }
-
-    @Override
-    boolean hasParams() {
-        return old != null;
     }
 }

@@ -16,7 +16,6 @@ import java.util.Map;
 /** {@link NetEdit} of a MultiLayerNetwork: ids are the original layer indices. */
 final class MlnEdit extends NetEdit<MultiLayerConfiguration, MultiLayerNetwork> {
     private final MultiLayerConfiguration conf;
-    private final MultiLayerNetwork old;
     /** The original indices of the layers still present, in order. */
     private final List<Integer> present = new ArrayList<>();
     private final InputType[] inputTypes;
@@ -27,21 +26,11 @@ final class MlnEdit extends NetEdit<MultiLayerConfiguration, MultiLayerNetwork> 
      * @param inputType  the network's input type, or null
      */
     MlnEdit(MultiLayerConfiguration conf, MultiLayerNetwork old, InputType inputType) {
+        super(old);
         this.conf = conf.clone();
-        this.old = old;
         for (int i = 0; i < conf.getConfs().size(); i++) present.add(i);
         this.inputTypes = inputType == null ? null : inputTypes(conf, inputType);
-        if (old != null) {
-            if (old.getLayers() == null || old.params() == null) {
-                throw new IllegalArgumentException("MultiLayerNetwork is not initialized: call init() first, or convert its"
-                        + " configuration (getLayerWiseConfigurations())");
-            }
-            Map<String, org.deeplearning4j.nn.api.Layer> layers = new HashMap<>();
-            for (int i = 0; i < conf.getConfs().size(); i++) {
-                if (i < old.getLayers().length) layers.put(String.valueOf(i), old.getLayer(i));
-            }
-            checkParamsMatchConfiguration(layers);
-        }
+        if (old != null) checkParamsMatchConfiguration();
     }
 
     /** The input type of every layer, after its preprocessor (computed on a copy: DL4J's method sets nIn). */
@@ -80,7 +69,8 @@ final class MlnEdit extends NetEdit<MultiLayerConfiguration, MultiLayerNetwork> 
 
     @Override
     org.deeplearning4j.nn.api.Layer oldLayer(String id) {
-        return old == null ? null : old.getLayer(Integer.parseInt(id));
+        int i = Integer.parseInt(id);
+        return old == null || i >= old.getnLayers() ? null : old.getLayer(i);
     }
 
     @Override
@@ -123,10 +113,8 @@ final class MlnEdit extends NetEdit<MultiLayerConfiguration, MultiLayerNetwork> 
     }
 
     @Override
-    MultiLayerNetwork build() {
-        MultiLayerNetwork net = new MultiLayerNetwork(configuration());
-        net.init();
-        return net;
+    MultiLayerNetwork create(MultiLayerConfiguration conf) {
+        return new MultiLayerNetwork(conf);
     }
 
     @Override
@@ -137,10 +125,5 @@ final class MlnEdit extends NetEdit<MultiLayerConfiguration, MultiLayerNetwork> 
     @Override
     DataType dataType() {
         return conf.getDataType();
-    }
-
-    @Override
-    boolean hasParams() {
-        return old != null;
     }
 }

@@ -7,6 +7,8 @@ import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -27,6 +29,22 @@ abstract class NetEdit<C, N extends Model> {
 
     /** New parameter values by layer id, replacing the old layer's (only the keys given). */
     private final Map<String, Map<String, INDArray>> paramOverrides = new LinkedHashMap<>();
+    /** The network the configuration belongs to, or null when editing a configuration. */
+    protected final N old;
+
+    /**
+     * @param old the network, or null
+     * @throws IllegalArgumentException if the network is not initialized
+     */
+    NetEdit(N old) {
+        boolean initialized = old == null || (old instanceof MultiLayerNetwork m ? m.getLayers() != null
+                : ((ComputationGraph) old).getVertices() != null);
+        if (!initialized) {
+            throw new IllegalArgumentException(old.getClass().getSimpleName() + " is not initialized: call init() first,"
+                    + " or convert its configuration");
+        }
+        this.old = old;
+    }
 
     /** The layer ids in network (topological) order; ids of removed layers are gone. */
     abstract List<String> ids();
@@ -70,8 +88,15 @@ abstract class NetEdit<C, N extends Model> {
     /** The edited configuration (a new copy per call). */
     abstract C configuration();
 
+    /** A new network of this configuration (not initialized). */
+    abstract N create(C conf);
+
     /** Builds and initializes a network from the edited configuration. */
-    abstract N build();
+    N build() {
+        N net = create(configuration());
+        net.init();
+        return net;
+    }
 
     /** The built network's layer for an id. */
     abstract org.deeplearning4j.nn.api.Layer layer(N net, String id);
@@ -80,7 +105,9 @@ abstract class NetEdit<C, N extends Model> {
     abstract DataType dataType();
 
     /** True when editing a network (with parameters), false for a configuration. */
-    abstract boolean hasParams();
+    boolean hasParams() {
+        return old != null;
+    }
 
     Layer layer(String id) {
         return layerConf(id).getLayer();
@@ -131,13 +158,12 @@ abstract class NetEdit<C, N extends Model> {
     /**
      * Checks that every layer of the old network holds as many parameter values as its configuration describes.
      *
-     * @param layers the old network's layer of each id (absent: no layer)
      * @throws IllegalArgumentException naming the first layer that does not
      */
-    void checkParamsMatchConfiguration(Map<String, org.deeplearning4j.nn.api.Layer> layers) {
+    void checkParamsMatchConfiguration() {
         for (String id : ids()) {
             Layer conf = layer(id);
-            org.deeplearning4j.nn.api.Layer l = layers.get(id);
+            org.deeplearning4j.nn.api.Layer l = oldLayer(id);
             long expected = conf.initializer().numParams(conf);
             Map<String, INDArray> table = l == null ? Map.of() : l.paramTable();
             long held = table.values().stream().mapToLong(INDArray::length).sum();

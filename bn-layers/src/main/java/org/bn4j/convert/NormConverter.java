@@ -42,8 +42,8 @@ import java.util.Objects;
  *       m/(m−1) for m values per feature), so further training moves the copied estimate towards the unbiased one;</li>
  *   <li>a layer without a running mean and variance (layer norm) gets none from its predecessor, and a replacement
  *       with running statistics but a predecessor without starts from mean 0, variance 1;</li>
- *   <li>the updater's state (momentum, Adam's moments) is not carried: the new network starts with a fresh one.
- *       Save or convert before training further if that matters.</li>
+ *   <li>the updater's state (momentum, Adam's moments) and the listeners are not carried: the new network starts
+ *       with a fresh updater state, as a network built from its configuration does.</li>
  * </ul>
  *
  * <p>Errors ({@link IllegalArgumentException}, naming the layer and what was expected): a selector that matches no
@@ -102,13 +102,16 @@ public final class NormConverter {
 
     /** The names of the layers this converter would replace in a configuration. */
     public List<String> selected(MultiLayerConfiguration conf) {
-        MlnEdit e = new MlnEdit(conf, null, null);
-        return select(e).stream().map(e::name).toList();
+        return selectedNames(new MlnEdit(conf, null, null));
     }
 
     /** The names of the layers this converter would replace in a configuration. */
     public List<String> selected(ComputationGraphConfiguration conf) {
-        return select(new GraphEdit(conf, null, null));
+        return selectedNames(new GraphEdit(conf, null, null));
+    }
+
+    private List<String> selectedNames(NetEdit<?, ?> edit) {
+        return select(edit).stream().map(edit::name).toList();
     }
 
     private InputType singleInputType() {

@@ -2,6 +2,7 @@ package org.bn4j.conversion;
 
 import org.bn4j.convert.NormConverter;
 import org.bn4j.convert.NormFactory;
+import org.bn4j.convert.NormFolder;
 import org.bn4j.convert.NormSelector;
 import org.bn4j.layers.BatchNorm;
 import org.bn4j.layers.GhostBatchNorm;
@@ -17,6 +18,7 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -130,7 +132,10 @@ class ConversionErrorsTest {
         MultiLayerNetwork net = new MultiLayerNetwork(trained().getLayerWiseConfigurations());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new NormConverter(NormSelector.all(), BN4J).convert(net));
-        assertTrue(e.getMessage().contains("not initialized"), e.getMessage());
+        assertTrue(e.getMessage().contains("MultiLayerNetwork is not initialized"), e.getMessage());
+        ComputationGraph graph = new ComputationGraph(SmallNets.graph(SmallNets.dl4jBn(), SmallNets.dl4jBn()).getConfiguration());
+        e = assertThrows(IllegalArgumentException.class, () -> NormFolder.fold(graph));
+        assertTrue(e.getMessage().contains("ComputationGraph is not initialized"), e.getMessage());
     }
 
     @Test
