@@ -51,6 +51,8 @@ import java.util.Objects;
  * a replacement that cannot take the layer's input type (checked when the network's input types are given), a
  * replacement that holds γ or β fixed while the trained layer has other values, a network that is not initialized,
  * and a network whose parameters do not match its configuration. The given network is never modified.
+ *
+ * <p>User guide, with DL4J's, Keras's and PyTorch's options side by side: {@code docs/migrating.md}.
  */
 public final class NormConverter {
     private final NormSelector selector;

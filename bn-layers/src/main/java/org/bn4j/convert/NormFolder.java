@@ -55,7 +55,8 @@ import java.util.Map;
  *
  * <p>The folded network is for inference: it computes the same inference function (up to rounding), but it has no
  * batch statistics left, so training it trains a different network. Weight-norm layers lose their data-dependent
- * initialization flag (the folded values are final). The given network is not modified.
+ * initialization flag (the folded values are final). The given network is not modified. User guide:
+ * {@code docs/migrating.md}.
  */
 public final class NormFolder {
 
