@@ -24,7 +24,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "bn4j-examples", mixinStandardHelpOptions = true, version = "bn4j examples 0.1.0-SNAPSHOT",
         description = "Experiments with the bn4j normalization layers on Fashion-MNIST.",
         subcommands = {CompareCommand.class, SaturationCommand.class, NoiseCommand.class, LandscapeCommand.class, IcsCommand.class,
-                LpCommand.class, DecouplingCommand.class, MakeSubsetCommand.class, CommandLine.HelpCommand.class})
+                LpCommand.class, DecouplingCommand.class, MakeSubsetCommand.class, CommandLine.HelpCommand.class, org.bn4j.examples.convert.ConvertCommand.class})
 public class Main implements Runnable {
 
     @Spec
