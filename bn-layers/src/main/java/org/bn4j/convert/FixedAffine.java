@@ -5,56 +5,56 @@ import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Layer;
 
 /**
- * γ and β held at fixed values instead of trained: the one place where the converter reads and writes them.
+ * γ and β held at fixed values instead of trained, each on its own: the one place where the converter reads and writes
+ * them.
  *
- * <p>DL4J's {@code lockGammaBeta(true).gamma(g).beta(b)} has no γ/β parameters. Its forward pass (M2.1, both the
- * 2-D and the 4-D path) applies {@code g x̂ + b} only when g ≠ 1 <em>and</em> b ≠ 0, and {@code x̂} otherwise; the
- * converter keeps the function the network computes, so it uses those effective values.
+ * <p>DL4J's {@code lockGammaBeta(true).gamma(g).beta(b)} has no γ/β parameters. Its forward pass (M2.1, both the 2-D
+ * and the 4-D path) applies {@code g x̂ + b} only when g ≠ 1 <em>and</em> b ≠ 0, and {@code x̂} otherwise; the
+ * converter keeps the function the network computes, so it uses those effective values. bn4j holds γ and β fixed
+ * with {@code fixedGamma}/{@code fixedBeta}, or leaves them out ({@code scale(false)}: γ = 1, {@code bias(false)}: β = 0).
  *
- * <p>bn4j: {@code affine(false)} is γ = 1, β = 0. Fixed values other than (1, 0) need bn4j's
- * {@code fixedGamma}/{@code fixedBeta}, which are not available yet: {@link #apply} and {@link #of} are where
- * they are to be wired.
+ * @param gamma the fixed γ, or null if γ is a trained parameter
+ * @param beta  the fixed β, or null if β is a trained parameter
  */
-final class FixedAffine {
+record FixedAffine(Double gamma, Double beta) {
 
-    private FixedAffine() {
-    }
-
-    /**
-     * The fixed {γ, β} a layer applies, or null if its γ and β are parameters.
-     */
-    static double[] of(Layer layer) {
+    /** The fixed γ and β a layer applies (each null where it is a parameter). */
+    static FixedAffine of(Layer layer) {
         if (layer instanceof BatchNormalization b) {
-            if (!b.isLockGammaBeta()) return null;
+            if (!b.isLockGammaBeta()) return new FixedAffine(null, null);
             boolean applied = b.getGamma() != 1.0 && b.getBeta() != 0.0; // DL4J M2.1's condition in preOutput
-            return applied ? new double[]{b.getGamma(), b.getBeta()} : new double[]{1, 0};
+            return applied ? new FixedAffine(b.getGamma(), b.getBeta()) : new FixedAffine(1.0, 0.0);
         }
         if (layer instanceof AbstractNormLayer n) {
-            // TODO(fixed γ/β): return {fixedGamma, fixedBeta} of a layer that has them
-            return n.isAffine() ? null : new double[]{1, 0};
+            return new FixedAffine(n.learnsGamma() ? null : n.isScale() ? n.getFixedGamma() : 1.0,
+                    n.learnsBeta() ? null : n.isBias() ? n.getFixedBeta() : 0.0);
         }
         throw new IllegalArgumentException("not a normalization layer: " + layer.getClass().getName());
     }
 
-    /**
-     * Makes a bn4j builder hold γ and β at these values.
-     *
-     * @throws UnsupportedOperationException for values other than γ = 1, β = 0, until bn4j has fixed γ/β
-     */
-    static void apply(AbstractNormLayer.Builder<?> builder, double gamma, double beta, String layer) {
-        if (gamma == 1.0 && beta == 0.0) {
-            builder.affine(false);
-            return;
+    /** Makes a bn4j builder hold γ and β where they are fixed here (γ = 1 and β = 0 as no γ and no β). */
+    void applyTo(AbstractNormLayer.Builder<?> builder) {
+        if (gamma != null) {
+            if (gamma == 1.0) builder.scale(false);
+            else builder.fixedGamma(gamma);
         }
-        // TODO(fixed γ/β): builder.fixedGamma(gamma).fixedBeta(beta)
-        throw new UnsupportedOperationException(layer + ": fixed γ = " + gamma + ", β = " + beta
-                + " (DL4J's lockGammaBeta) is not supported yet by bn4j's layers; only γ = 1, β = 0 (affine(false)) is");
+        if (beta != null) {
+            if (beta == 0.0) builder.bias(false);
+            else builder.fixedBeta(beta);
+        }
     }
 
-    /** DL4J's builder settings for these fixed values, or null if DL4J's layer cannot apply them. */
-    static BatchNormalization.Builder dl4j(BatchNormalization.Builder builder, double gamma, double beta) {
+    /** DL4J's builder settings for these values, or null if DL4J's layer cannot apply them (it fixes both or none). */
+    BatchNormalization.Builder dl4j(BatchNormalization.Builder builder) {
+        if (gamma == null && beta == null) return builder;
+        if (gamma == null || beta == null) return null;
         if (gamma == 1.0 && beta == 0.0) return builder.lockGammaBeta(true).gamma(1).beta(0);
         if (gamma != 1.0 && beta != 0.0) return builder.lockGammaBeta(true).gamma(gamma).beta(beta);
         return null; // DL4J would apply x̂ instead
+    }
+
+    @Override
+    public String toString() {
+        return "γ " + (gamma == null ? "trained" : "= " + gamma) + ", β " + (beta == null ? "trained" : "= " + beta);
     }
 }

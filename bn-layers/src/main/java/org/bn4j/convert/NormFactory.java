@@ -58,9 +58,11 @@ public interface NormFactory {
     static NormFactory dl4j(boolean useLogStd) {
         return old -> {
             Layer l = old.layer();
-            if (!(l instanceof BatchNormalization) && l.getClass() != BatchNorm.class) {
+            String why = l instanceof BatchNormalization ? null : dl4jEquivalent(l);
+            if (why != null) {
                 throw new IllegalArgumentException(old.describe() + ": DL4J has no equivalent of " + l.getClass().getSimpleName()
-                        + "; only bn4j's BatchNorm (and DL4J's BatchNormalization) convert to DL4J's BatchNormalization");
+                        + " (" + why + "); only bn4j's plain BatchNorm (and DL4J's BatchNormalization) convert to DL4J's"
+                        + " BatchNormalization");
             }
             if (old.inputType().map(t -> t.getType() == InputType.Type.RNN).orElse(false)) {
                 throw new IllegalArgumentException(old.describe() + ": DL4J's BatchNormalization does not handle RNN input"
@@ -69,15 +71,27 @@ public interface NormFactory {
             BatchNormalization.Builder b = new BatchNormalization.Builder().name(old.name()).nIn(old.features())
                     .nOut(old.features()).eps(old.eps()).decay(old.decay().orElse(0.9)).dataFormat(old.cnn2dFormat())
                     .useLogStd(useLogStd);
-            double[] fixed = FixedAffine.of(l);
-            if (fixed == null) {
+            FixedAffine fixed = FixedAffine.of(l);
+            if (fixed.gamma() == null && fixed.beta() == null) {
                 double[] init = old.initialGammaBeta();
                 b.gamma(init[0]).beta(init[1]);
-            } else if (FixedAffine.dl4j(b, fixed[0], fixed[1]) == null) {
-                throw new IllegalArgumentException(old.describe() + ": DL4J's BatchNormalization cannot hold γ = " + fixed[0]
-                        + ", β = " + fixed[1] + " fixed (with lockGammaBeta it applies γ x̂ + β only when γ ≠ 1 and β ≠ 0)");
+            } else if (fixed.dl4j(b) == null) {
+                throw new IllegalArgumentException(old.describe() + ": DL4J's BatchNormalization cannot hold " + fixed
+                        + " (it fixes both or neither, and with lockGammaBeta it applies γ x̂ + β only when γ ≠ 1 and β ≠ 0)");
             }
             return b.build();
         };
+    }
+
+    /** Null if a bn4j layer computes what DL4J's BatchNormalization computes, else what it does beyond it. */
+    private static String dl4jEquivalent(Layer l) {
+        if (!(l instanceof BatchNorm n) || l.getClass() != BatchNorm.class) return "not a BatchNorm";
+        if (n.getStatistic().kind() != org.bn4j.core.Statistic.Kind.VARIANCE) return "statistic " + n.getStatistic();
+        if (!n.isCenter()) return "no centring";
+        if (n.getVirtualBatchSize() > 0) return "ghost batches";
+        if (n.getNoise() != null) return "noise";
+        if (!n.hasRunningStats() || n.isCumulative() || n.isFrozenStatistics()) return "its running-statistics options";
+        if (!(n.activation() instanceof org.nd4j.linalg.activations.impl.ActivationIdentity)) return "an activation";
+        return null;
     }
 }

@@ -1,7 +1,7 @@
 package org.bn4j.convert;
 
 import org.bn4j.layers.AbstractNormLayer;
-import org.bn4j.layers.NormParamInitializer;
+import org.bn4j.runtime.NormParamInitializer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -34,11 +34,11 @@ record NormParams(INDArray gamma, INDArray beta, INDArray mean, INDArray var) {
      */
     static NormParams read(Layer conf, Map<String, INDArray> table, DataType dt, String what) {
         long n = ((FeedForwardLayer) conf).getNOut();
-        double[] fixed = FixedAffine.of(conf);
+        FixedAffine fixed = FixedAffine.of(conf);
         boolean stats = conf instanceof BatchNormalization || ((AbstractNormLayer) conf).hasRunningStats();
         boolean logStd = conf instanceof BatchNormalization b && b.isUseLogStd();
-        INDArray gamma = fixed == null ? get(table, "gamma", conf, what) : Nd4j.valueArrayOf(new long[]{n}, fixed[0], dt);
-        INDArray beta = fixed == null ? get(table, "beta", conf, what) : Nd4j.valueArrayOf(new long[]{n}, fixed[1], dt);
+        INDArray gamma = fixed.gamma() == null ? get(table, "gamma", conf, what) : Nd4j.valueArrayOf(new long[]{n}, fixed.gamma(), dt);
+        INDArray beta = fixed.beta() == null ? get(table, "beta", conf, what) : Nd4j.valueArrayOf(new long[]{n}, fixed.beta(), dt);
         INDArray mean = stats ? get(table, NormParamInitializer.MEAN, conf, what) : null;
         INDArray var = null;
         if (logStd) {
@@ -69,14 +69,11 @@ record NormParams(INDArray gamma, INDArray beta, INDArray mean, INDArray var) {
      */
     Map<String, INDArray> write(Layer target, String what) {
         Map<String, INDArray> out = new LinkedHashMap<>();
-        double[] fixed = FixedAffine.of(target);
-        if (fixed == null) {
-            out.put("gamma", gamma);
-            out.put("beta", beta);
-        } else {
-            requireAll(gamma, fixed[0], "γ", what, target);
-            requireAll(beta, fixed[1], "β", what, target);
-        }
+        FixedAffine fixed = FixedAffine.of(target);
+        if (fixed.gamma() == null) out.put("gamma", gamma);
+        else requireAll(gamma, fixed.gamma(), "γ", what, target);
+        if (fixed.beta() == null) out.put("beta", beta);
+        else requireAll(beta, fixed.beta(), "β", what, target);
         boolean hasStats = target instanceof BatchNormalization || ((AbstractNormLayer) target).hasRunningStats();
         if (hasStats && mean != null) {
             out.put(NormParamInitializer.MEAN, mean);

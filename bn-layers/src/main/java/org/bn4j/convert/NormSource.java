@@ -51,7 +51,7 @@ public final class NormSource {
     public OptionalDouble decay() {
         if (layer instanceof BatchNormalization b) return OptionalDouble.of(b.getDecay());
         return ((AbstractNormLayer) layer).hasRunningStats()
-                ? OptionalDouble.of(((AbstractNormLayer) layer).runningDecay()) : OptionalDouble.empty();
+                ? OptionalDouble.of(((AbstractNormLayer) layer).getDecay()) : OptionalDouble.empty();
     }
 
     /** Layout of 4-D input. */
@@ -65,12 +65,19 @@ public final class NormSource {
     }
 
     /**
-     * The fixed {γ, β} the layer applies, or empty if γ and β are trained parameters: DL4J's
-     * {@code lockGammaBeta(true)} (with the values its forward pass really uses: {@code g x̂ + b} only when g ≠ 1 and
-     * b ≠ 0, else {@code x̂}), or a bn4j layer with {@code affine(false)} (γ = 1, β = 0).
+     * The γ the layer holds fixed, or empty if γ is a trained parameter: DL4J's {@code lockGammaBeta(true)} (with the
+     * values its forward pass really uses: {@code g x̂ + b} only when g ≠ 1 and b ≠ 0, else {@code x̂}), bn4j's
+     * {@code fixedGamma}, or 1 for a bn4j layer without γ.
      */
-    public Optional<double[]> fixedGammaBeta() {
-        return Optional.ofNullable(FixedAffine.of(layer));
+    public OptionalDouble fixedGamma() {
+        Double g = FixedAffine.of(layer).gamma();
+        return g == null ? OptionalDouble.empty() : OptionalDouble.of(g);
+    }
+
+    /** The β the layer holds fixed, or empty if β is a trained parameter (0 for a bn4j layer without β). */
+    public OptionalDouble fixedBeta() {
+        Double b = FixedAffine.of(layer).beta();
+        return b == null ? OptionalDouble.empty() : OptionalDouble.of(b);
     }
 
     /** Initial γ and β of the layer's configuration (used when a configuration without parameters is converted). */
@@ -101,14 +108,10 @@ public final class NormSource {
         if (builder instanceof BatchNorm.BaseBuilder<?> bb) decay().ifPresent(bb::decay);
         builder.dataFormat(cnn2dFormat());
         builder.rnnDataFormat(rnnFormat());
-        double[] fixed = FixedAffine.of(layer);
-        if (fixed != null) {
-            FixedAffine.apply(builder, fixed[0], fixed[1], describe());
-        } else {
-            double[] init = initialGammaBeta();
-            builder.gammaInit(init[0]);
-            builder.betaInit(init[1]);
-        }
+        double[] init = initialGammaBeta();
+        builder.gammaInit(init[0]);
+        builder.betaInit(init[1]);
+        FixedAffine.of(layer).applyTo(builder);
         return builder;
     }
 

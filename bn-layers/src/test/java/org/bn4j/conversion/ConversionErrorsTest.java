@@ -86,17 +86,11 @@ class ConversionErrorsTest {
     /** DL4J's batch norm takes 3-D convolution input; bn4j's layers do not. */
     @Test
     void targetThatCannotTakeTheInputType() {
-        MultiLayerConfiguration conf = SmallNets.base().list()
-                .layer(new Convolution3D.Builder().kernelSize(1, 1, 1).nOut(3).activation(Activation.IDENTITY).build())
-                .layer(new BatchNormalization.Builder().name("bn3d").build())
-                .layer(new GlobalPoolingLayer.Builder(PoolingType.AVG).build())
-                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(2).activation(Activation.SOFTMAX).build())
-                .setInputType(InputType.convolutional3D(4, 4, 4, 2)).build();
-        MultiLayerNetwork net = new MultiLayerNetwork(conf);
-        net.init();
+        MultiLayerNetwork net = trained();
         assertRejected(net, IllegalArgumentException.class,
-                () -> new NormConverter(NormSelector.all(), BN4J).inputTypes(InputType.convolutional3D(4, 4, 4, 2)).convert(net),
-                "layer 1 'bn3d'", "BatchNorm cannot take the layer's input type", "InputTypeConvolutional3D");
+                () -> new NormConverter(NormSelector.all(), NormFactory.bn4j(org.bn4j.layers.InstanceNorm.Builder::new))
+                        .inputTypes(SmallNets.INPUT).convert(net),
+                "'bn2'", "InstanceNorm cannot take the layer's input type", "InstanceNorm needs CNN");
     }
 
     @Test
@@ -145,13 +139,14 @@ class ConversionErrorsTest {
                 .inputTypes(SmallNets.INPUT, SmallNets.INPUT).convert(net), "one input; got 2 input types");
     }
 
-    /** DL4J's lockGammaBeta with γ ≠ 1 and β ≠ 0 needs bn4j's fixed γ/β, not there yet. */
+    /** A bn4j layer with only β fixed has no DL4J equivalent: DL4J's lockGammaBeta fixes both. */
     @Test
-    void lockedGammaBetaNotSupportedYet() {
-        MultiLayerNetwork net = SmallNets.mln(new BatchNormalization.Builder().lockGammaBeta(true).gamma(2).beta(0.5).build(),
-                SmallNets.dl4jBn());
-        assertRejected(net, UnsupportedOperationException.class, () -> new NormConverter(NormSelector.all(), BN4J).convert(net),
-                "BatchNormalization 'bn1'", "fixed γ = 2.0, β = 0.5", "not supported yet");
+    void halfFixedAffineHasNoDl4jEquivalent() {
+        MultiLayerNetwork net = SmallNets.mln(new BatchNorm.Builder().fixedBeta(0.5).build(), SmallNets.dl4jBn());
+        SmallNets.train(net);
+        assertRejected(net, IllegalArgumentException.class,
+                () -> new NormConverter(NormSelector.ofType(BatchNorm.class), NormFactory.dl4j()).convert(net),
+                "BatchNorm 'bn1'", "γ trained, β = 0.5", "fixes both or neither");
     }
 
     @Test

@@ -144,7 +144,7 @@ class ConversionTest {
         MultiLayerNetwork dl4j = SmallNets.mln(new BatchNormalization.Builder().lockGammaBeta(true).build(), SmallNets.dl4jBn());
         SmallNets.train(dl4j);
         MultiLayerNetwork bn4j = TO_BN4J.convert(dl4j);
-        assertFalse(((BatchNorm) bn4j.getLayer(1).conf().getLayer()).isAffine());
+        assertFalse(((BatchNorm) bn4j.getLayer(1).conf().getLayer()).isScale());
         MultiLayerNetwork back = new NormConverter(NormSelector.all(), NormFactory.dl4j()).convert(bn4j);
         assertTrue(((BatchNormalization) back.getLayer(1).conf().getLayer()).isLockGammaBeta());
         INDArray x = SmallNets.input(95);
@@ -165,8 +165,28 @@ class ConversionTest {
         INDArray x = SmallNets.input(94);
         assertIdentical(unit.output(x, false), locked.output(x, false), "DL4J's locked γ = 2, β = 0 is x̂");
         MultiLayerNetwork bn4j = TO_BN4J.convert(locked);
-        assertFalse(((BatchNorm) bn4j.getLayer(1).conf().getLayer()).isAffine());
+        assertFalse(((BatchNorm) bn4j.getLayer(1).conf().getLayer()).isScale());
         assertRel(bn4j.output(x, false), locked.output(x, false), 1e-12, "converted");
+    }
+
+    /** DL4J's lockGammaBeta(true).gamma(2).beta(0.5) converts to fixedGamma(2), fixedBeta(0.5), and back. */
+    @Test
+    void lockedGammaBetaBothWays() {
+        MultiLayerNetwork dl4j = SmallNets.mln(new BatchNormalization.Builder().lockGammaBeta(true).gamma(2).beta(0.5).build(),
+                SmallNets.dl4jBn());
+        SmallNets.train(dl4j);
+        MultiLayerNetwork bn4j = TO_BN4J.convert(dl4j);
+        BatchNorm conf = (BatchNorm) bn4j.getLayer(1).conf().getLayer();
+        assertEquals(2.0, conf.getFixedGamma());
+        assertEquals(0.5, conf.getFixedBeta());
+        assertFalse(bn4j.getLayer(1).paramTable().containsKey("gamma"), "a fixed γ is not a parameter");
+        MultiLayerNetwork back = new NormConverter(NormSelector.all(), NormFactory.dl4j()).convert(bn4j);
+        BatchNormalization d = (BatchNormalization) back.getLayer(1).conf().getLayer();
+        assertTrue(d.isLockGammaBeta() && d.getGamma() == 2.0 && d.getBeta() == 0.5);
+        INDArray x = SmallNets.input(96);
+        assertRel(bn4j.output(x, false), dl4j.output(x, false), 1e-12, "to bn4j");
+        assertRel(back.output(x, false), dl4j.output(x, false), 1e-12, "and back");
+        assertRel(bn4j.output(x, true), dl4j.output(x, true), 1e-12, "training mode");
     }
 
     @Test
