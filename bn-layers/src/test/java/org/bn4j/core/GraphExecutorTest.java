@@ -1,5 +1,7 @@
 package org.bn4j.core;
 
+import org.bn4j.exec.CompiledGraph;
+import org.bn4j.exec.Scratch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;

@@ -1,7 +1,7 @@
 package org.bn4j.layers.weightnorm;
 
-import org.bn4j.core.CompiledGraph;
-import org.bn4j.core.GraphInputs;
+import org.bn4j.exec.CompiledGraph;
+import org.bn4j.exec.GraphInputs;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;

@@ -1,4 +1,4 @@
-package org.bn4j.core;
+package org.bn4j.exec;
 
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -48,8 +48,7 @@ import java.util.Set;
  * rewrites into equal products:
  * <ul>
  *   <li>The plan (op order, shapes, one {@link OpContext} per op) is made on the first call, for the input shapes
- *       of that call; later calls must bring inputs of the same shapes (the graphs of {@link NormCore} have fixed
- *       placeholder shapes).</li>
+ *       of that call; later calls must bring inputs of the same shapes (graphs with fixed placeholder shapes).</li>
  *   <li>Intermediate arrays are allocated once, outside any workspace, and shared between intermediates whose
  *       lifetimes do not overlap, and with the other graphs of the same {@link Scratch}. An elementwise op may
  *       write into the buffer of an input that is not used afterwards. Fresh native allocations cost first-touch
@@ -422,7 +421,7 @@ final class GraphExecutor {
 
     /**
      * A matrix product with a row or column vector as a [1, k] or [k, 1] matrix ({@code ones[1,N] · x} and
-     * {@code x · ones[K,1]}, how {@link Reductions} sums) goes through a general matrix product in ND4J, which is
+     * {@code x · ones[K,1]}, how the core's reductions sum) goes through a general matrix product in ND4J, which is
      * several times slower than the same product with the vector as a rank-1 array, which ND4J hands to BLAS as a
      * matrix–vector product ({@code v · B} as {@code Bᵀ v}). Same arrays, viewed as rank 1.
      */

@@ -1,4 +1,4 @@
-package org.bn4j.core;
+package org.bn4j.exec;
 
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -19,7 +19,7 @@ import java.util.Map;
  *
  * <p>Outputs are detached from any DL4J workspace and owned by the caller, or written into arrays the caller
  * supplies ({@link #run(Map, Map)}). Calls are serialized, also with the graphs sharing the same intermediate
- * buffers (the forward, backward and inference graphs of {@link NormCore#build}).
+ * buffers (for example the forward, backward and inference graphs of one layer).
  */
 public final class CompiledGraph {
     private static final Logger log = LoggerFactory.getLogger(CompiledGraph.class);
@@ -31,7 +31,7 @@ public final class CompiledGraph {
     private GraphExecutor executor;
 
     /** A graph with intermediates in {@code scratch}, which graphs that never run at the same time may share. */
-    CompiledGraph(SameDiff sd, List<String> inputs, List<String> outputs, Scratch scratch) {
+    public CompiledGraph(SameDiff sd, List<String> inputs, List<String> outputs, Scratch scratch) {
         this.sd = sd;
         this.inputs = List.copyOf(inputs);
         this.outputs = outputs.toArray(new String[0]);
@@ -39,7 +39,7 @@ public final class CompiledGraph {
         this.executor = new GraphExecutor(sd, this.inputs, this.outputs, scratch);
     }
 
-    /** A graph with its own intermediate buffers, for graphs built outside {@link NormCore} (weight norm). */
+    /** A graph with its own intermediate buffers. */
     public static CompiledGraph of(SameDiff sd, List<String> inputs, List<String> outputs) {
         return new CompiledGraph(sd, inputs, outputs, new Scratch());
     }
