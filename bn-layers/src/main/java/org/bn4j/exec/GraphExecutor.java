@@ -129,6 +129,8 @@ final class GraphExecutor {
         OpContext context;
         /** A legacy reduction that ND4J runs as a copy (its "no-op" case, which ignores the op context). */
         boolean reduceAsCopy;
+        /** A sum or maximum run as the faster graph of {@link ReduceLowering}, or null. */
+        GraphExecutor lowered;
         boolean dynamic;
         final String label;
         /** Integer arguments for the kernel instead of the op's own, and shapes to view inputs and outputs as
@@ -153,6 +155,8 @@ final class GraphExecutor {
     private final List<String> inputNames;
     private final String[] outputNames;
     private final Scratch scratch;
+    /** Whether sums and maxima run as {@link ReduceLowering}'s graphs (not inside those graphs themselves). */
+    private final boolean lowerReductions;
 
     private final Map<String, Slot> slots = new LinkedHashMap<>();
     private final List<Step> steps = new ArrayList<>();
@@ -163,17 +167,24 @@ final class GraphExecutor {
     private boolean planned;
 
     GraphExecutor(SameDiff sd, List<String> inputNames, String[] outputNames, Scratch scratch) {
+        this(sd, inputNames, outputNames, scratch, true);
+    }
+
+    private GraphExecutor(SameDiff sd, List<String> inputNames, String[] outputNames, Scratch scratch,
+                          boolean lowerReductions) {
         this.sd = sd;
         this.inputNames = inputNames;
         this.outputNames = outputNames;
         this.scratch = scratch;
+        this.lowerReductions = lowerReductions;
     }
 
     /** Labels of the executed steps, in order (for profiles). */
     List<String> stepLabels() {
         List<String> out = new ArrayList<>();
         for (Step s : steps) {
-            out.add(s.label + (s.isView() ? " (view)" : s.reduceAsCopy ? " (copy)" : s.outShapes != null ? " (matrix-vector)" : ""));
+            out.add(s.label + (s.isView() ? " (view)" : s.reduceAsCopy ? " (copy)" : s.outShapes != null ? " (matrix-vector)"
+                    : s.lowered != null ? " (as " + String.join("; ", s.lowered.stepLabels()) + ")" : ""));
         }
         return out;
     }
@@ -261,6 +272,10 @@ final class GraphExecutor {
             s.out[0].array.assign(s.in[0].array.reshape(s.out[0].shape));
             return;
         }
+        if (s.lowered != null) {
+            s.lowered.run(Map.of(ReduceLowering.IN, s.in[0].array), Map.of(ReduceLowering.OUT, s.out[0].array), null);
+            return;
+        }
         OpContext oc = s.context;
         if (s.dynamic) {
             for (int i = 0; i < s.in.length; i++) if (s.in[i].dynamic) oc.setInputArray(i, bound(s.in[i].array, s.inShapes, i));
@@ -342,6 +357,12 @@ final class GraphExecutor {
                 INDArray x = shapeDonor(ins[0]);
                 long outLen = length(outSlots[0].shape);
                 step.reduceAsCopy = x.isVector() && x.length() == outLen && outLen > 1;
+                if (!step.reduceAsCopy && lowerReductions && ReduceLowering.applies(op) && x.length() > outLen
+                        && x.dataType().isFPType() && outSlots[0].dataType == x.dataType()) {
+                    SameDiff g = ReduceLowering.graph(op, x.shape(), outSlots[0].shape, x.dataType());
+                    step.lowered = new GraphExecutor(g, List.of(ReduceLowering.IN), new String[]{ReduceLowering.OUT},
+                            new Scratch(), false);
+                }
             }
             matrixVectorForm(step);
             if (!reassociate(step, readers)) steps.add(step);
@@ -365,7 +386,7 @@ final class GraphExecutor {
             }
             for (Slot o : s.out) if (o.dynamic) dynamicOutputSlots.add(o);
             s.dynamic = Arrays.stream(s.in).anyMatch(x -> x.dynamic) || Arrays.stream(s.out).anyMatch(x -> x.dynamic);
-            if (!s.reduceAsCopy) s.context = context(s);
+            if (!s.reduceAsCopy && s.lowered == null) s.context = context(s);
         }
         for (INDArray d : donors) if (!d.wasClosed()) d.close();
         donors.clear();
