@@ -11,11 +11,24 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A SameDiff graph built once, with fixed placeholder and output names, and run by a {@link GraphExecutor}: the
- * graph's own ops in topological order on arrays reused across calls (planned on the first call for its input
- * shapes). Graphs the executor does not support run through {@code SameDiff.output}.
+ * A SameDiff graph built once, with fixed placeholder and output names, and run by an executor planned on the first
+ * call for that call's input shapes. The graph stays the definition of what is computed; the executors run it:
+ * <ul>
+ *   <li><b>fused</b> ({@link Path#FUSED}): the graph compiled into kernels that each make one pass over memory per
+ *       phase, block by block, with the Vector API (see the package's {@code FusedExecutor}). The default when the
+ *       JVM runs with {@code --add-modules jdk.incubator.vector}; its kernels run on {@code -Dbn4j.exec.threads}
+ *       threads (default: {@code OMP_NUM_THREADS} if set, else the number of processors).</li>
+ *   <li><b>unfused</b> ({@link Path#UNFUSED}): the graph's ND4J ops one by one on reused arrays ({@link GraphExecutor});
+ *       the path without the Vector API.</li>
+ *   <li><b>SameDiff</b> ({@link Path#SAMEDIFF}): {@code SameDiff.output}, a session per call; the reference.</li>
+ * </ul>
+ * {@code -Dbn4j.exec=fused|unfused|samediff} chooses the path for every graph (read at each call).
+ * A graph that the fused executor cannot plan runs unfused, and one the unfused executor cannot plan runs through
+ * SameDiff; each such fallback is logged once as a warning. With {@code -Dbn4j.exec.strict=true} (the project's tests)
+ * a fallback throws {@link IllegalStateException} instead.
  *
  * <p>Outputs are detached from any DL4J workspace and owned by the caller, or written into arrays the caller
  * supplies ({@link #run(Map, Map)}). Calls are serialized, also with the graphs sharing the same intermediate
@@ -23,25 +36,61 @@ import java.util.Map;
  */
 public final class CompiledGraph {
     private static final Logger log = LoggerFactory.getLogger(CompiledGraph.class);
+    private static final AtomicBoolean TOLD_SIMD = new AtomicBoolean();
+
+    /** The executors a graph can run through. */
+    public enum Path { FUSED, UNFUSED, SAMEDIFF }
 
     private final SameDiff sd;
     private final List<String> inputs;
     private final String[] outputs;
     private final Scratch scratch;
-    private GraphExecutor executor;
+    private final int threads;
+    private FusedExecutor fused;
+    private GraphExecutor unfused;
+    private boolean fusedFailed;
+    private boolean unfusedFailed;
 
     /** A graph with intermediates in {@code scratch}, which graphs that never run at the same time may share. */
     public CompiledGraph(SameDiff sd, List<String> inputs, List<String> outputs, Scratch scratch) {
+        this(sd, inputs, outputs, scratch, defaultThreads());
+    }
+
+    CompiledGraph(SameDiff sd, List<String> inputs, List<String> outputs, Scratch scratch, int threads) {
         this.sd = sd;
         this.inputs = List.copyOf(inputs);
         this.outputs = outputs.toArray(new String[0]);
         this.scratch = scratch;
-        this.executor = new GraphExecutor(sd, this.inputs, this.outputs, scratch);
+        this.threads = threads;
     }
 
     /** A graph with its own intermediate buffers. */
     public static CompiledGraph of(SameDiff sd, List<String> inputs, List<String> outputs) {
         return new CompiledGraph(sd, inputs, outputs, new Scratch());
+    }
+
+    /** The path graphs take in this JVM now: {@code -Dbn4j.exec}, else fused if the Vector API is present. */
+    public static Path defaultPath() {
+        String p = System.getProperty("bn4j.exec");
+        if (p == null) return Simd.available() ? Path.FUSED : Path.UNFUSED;
+        Path path = Path.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT));
+        return path == Path.FUSED && !Simd.available() ? Path.UNFUSED : path;
+    }
+
+    private static boolean strict() {
+        return Boolean.getBoolean("bn4j.exec.strict");
+    }
+
+    static int defaultThreads() {
+        Integer t = Integer.getInteger("bn4j.exec.threads");
+        if (t != null) return Math.max(1, t);
+        try {
+            String omp = System.getenv("OMP_NUM_THREADS");
+            if (omp != null) return Math.max(1, Integer.parseInt(omp.trim()));
+        } catch (NumberFormatException ignored) {
+            // fall through
+        }
+        return Runtime.getRuntime().availableProcessors();
     }
 
     /** The graph itself, for inspection, SameDiff's own differentiation in tests, or export. */
@@ -69,33 +118,102 @@ public final class CompiledGraph {
      */
     public Map<String, INDArray> run(Map<String, INDArray> in, Map<String, INDArray> into) {
         synchronized (scratch) {
-            if (executor != null) {
+            Path path = defaultPath();
+            if (path == Path.SAMEDIFF) return runSameDiff(in, into);
+            if (path == Path.FUSED && !fusedFailed) {
                 try {
-                    return executor.run(in, into, null);
-                } catch (GraphExecutor.UnsupportedGraphException e) {
-                    log.debug("graph run through SameDiff.output: {}", e.getMessage());
-                    executor = null;
+                    return fused().run(in, into);
+                } catch (UnsupportedGraphException e) {
+                    fusedFailed = true;
+                    fallback("fused executor", "unfused executor", e);
+                }
+            } else if (!Simd.available() && TOLD_SIMD.compareAndSet(false, true)) {
+                log.info("bn4j: the fused executor is off (the Vector API is not present); start the JVM with "
+                        + "--add-modules jdk.incubator.vector to turn it on");
+            }
+            if (!unfusedFailed) {
+                try {
+                    return unfused().run(in, into, null);
+                } catch (UnsupportedGraphException e) {
+                    unfusedFailed = true;
+                    fallback("unfused executor", "SameDiff.output", e);
                 }
             }
             return runSameDiff(in, into);
         }
     }
 
+    private void fallback(String from, String to, UnsupportedGraphException e) {
+        String msg = "bn4j: a graph with outputs " + Arrays.toString(outputs) + " cannot be planned by the " + from
+                + " and runs through the " + to + ": " + e.getMessage();
+        if (strict()) throw new IllegalStateException(msg + " (strict mode, -Dbn4j.exec.strict=true)", e);
+        log.warn(msg);
+    }
+
     /**
-     * Runs the graph once more, adding the nanoseconds spent in each executor step to {@code stepNanos} (indexed as
-     * {@link #stepLabels()}); for profiles.
+     * Runs the graph through one executor, without fallback (for tests and the bench): {@link Path#FUSED} throws
+     * {@link IllegalStateException} if the Vector API is not present or the graph cannot be fused.
      */
-    public Map<String, INDArray> runProfiled(Map<String, INDArray> in, Map<String, INDArray> into, long[] stepNanos) {
+    public Map<String, INDArray> run(Path path, Map<String, INDArray> in) {
         synchronized (scratch) {
-            if (executor == null) throw new IllegalStateException("graph is not run by the executor");
-            return executor.run(in, into, stepNanos);
+            try {
+                return switch (path) {
+                    case FUSED -> {
+                        if (!Simd.available()) throw new IllegalStateException("the fused executor needs --add-modules jdk.incubator.vector");
+                        yield fused().run(in, Map.of());
+                    }
+                    case UNFUSED -> unfused().run(in, Map.of(), null);
+                    case SAMEDIFF -> runSameDiff(in, Map.of());
+                };
+            } catch (UnsupportedGraphException e) {
+                throw new IllegalStateException("the " + path + " executor cannot plan this graph: " + e.getMessage(), e);
+            }
         }
     }
 
-    /** The executor's steps (after a first run), or an empty list if the graph runs through SameDiff. */
+    /**
+     * Full-size passes over memory of the fused plan (planned for inputs like {@code in} if not yet): reads and writes
+     * of arrays as large as the graph's largest value, as {@code FusedExecutor}'s plan makes them.
+     */
+    public double fusedPasses(Map<String, INDArray> in) {
+        synchronized (scratch) {
+            fused().plan(in);
+            return fused.fusion().passes();
+        }
+    }
+
+    /** The fused plan's stages, one per line (planned for inputs like {@code in} if not yet). */
+    public String fusedPlan(Map<String, INDArray> in) {
+        synchronized (scratch) {
+            fused().plan(in);
+            return fused.fusion().toString();
+        }
+    }
+
+    private FusedExecutor fused() {
+        if (fused == null) fused = new FusedExecutor(sd, inputs, outputs, scratch, threads);
+        return fused;
+    }
+
+    private GraphExecutor unfused() {
+        if (unfused == null) unfused = new GraphExecutor(sd, inputs, outputs, scratch);
+        return unfused;
+    }
+
+    /**
+     * Runs the graph once more through the unfused executor, adding the nanoseconds spent in each of its steps to
+     * {@code stepNanos} (indexed as {@link #stepLabels()}); for profiles.
+     */
+    public Map<String, INDArray> runProfiled(Map<String, INDArray> in, Map<String, INDArray> into, long[] stepNanos) {
+        synchronized (scratch) {
+            return unfused().run(in, into, stepNanos);
+        }
+    }
+
+    /** The unfused executor's steps (after a first run through it), or an empty list. */
     public List<String> stepLabels() {
         synchronized (scratch) {
-            return executor == null ? List.of() : executor.stepLabels();
+            return unfused == null ? List.of() : unfused.stepLabels();
         }
     }
 

@@ -64,13 +64,6 @@ import java.util.Set;
  */
 final class GraphExecutor {
 
-    /** Raised while planning when the graph holds something this executor does not run. */
-    static final class UnsupportedGraphException extends RuntimeException {
-        UnsupportedGraphException(String message) {
-            super(message);
-        }
-    }
-
     private enum Kind { INPUT, CONSTANT, COMPUTED, VIEW }
 
     /** One variable of the graph: where its array comes from. */
@@ -495,35 +488,9 @@ final class GraphExecutor {
                 + " before its use");
     }
 
-    /** The ops needed for the outputs, in topological order. */
+    /** The ops needed for the outputs, in topological order; only ND4J ops this executor can run. */
     private List<DifferentialFunction> neededOps() {
-        Set<String> inputs = new HashSet<>(inputNames);
-        List<DifferentialFunction> order = new ArrayList<>();
-        Set<String> done = new HashSet<>();
-        Set<String> visiting = new HashSet<>();
-        Deque<Object[]> stack = new ArrayDeque<>();
-        for (String outName : outputNames) {
-            DifferentialFunction root = producer(outName, inputs);
-            if (root != null) stack.push(new Object[]{root, false});
-            while (!stack.isEmpty()) {
-                Object[] e = stack.pop();
-                DifferentialFunction op = (DifferentialFunction) e[0];
-                String id = op.getOwnName();
-                if (done.contains(id)) continue;
-                if ((Boolean) e[1]) {
-                    visiting.remove(id);
-                    done.add(id);
-                    order.add(op);
-                    continue;
-                }
-                if (!visiting.add(id)) throw new UnsupportedGraphException("cycle at " + id);
-                stack.push(new Object[]{op, true});
-                for (String a : op.argNames()) {
-                    DifferentialFunction p = producer(a, inputs);
-                    if (p != null && !done.contains(p.getOwnName())) stack.push(new Object[]{p, false});
-                }
-            }
-        }
+        List<DifferentialFunction> order = Planner.neededOps(sd, inputNames, outputNames);
         for (DifferentialFunction op : order) {
             if (!(op instanceof CustomOp) && !(op instanceof BaseOp)) {
                 throw new UnsupportedGraphException("op " + op.opName() + " (" + op.getClass().getSimpleName() + ")");
@@ -534,16 +501,6 @@ final class GraphExecutor {
             }
         }
         return order;
-    }
-
-    private DifferentialFunction producer(String varName, Set<String> inputs) {
-        if (inputs.contains(varName)) return null;
-        SDVariable v = sd.getVariable(varName);
-        if (v == null) throw new UnsupportedGraphException("unknown variable " + varName);
-        if (v.getVariableType() != VariableType.ARRAY) return null;
-        DifferentialFunction op = sd.getVariableOutputOp(varName);
-        if (op == null) throw new UnsupportedGraphException("no op computes " + varName);
-        return op;
     }
 
     /** Output shapes of a step, from a throw-away context holding its input arrays. */

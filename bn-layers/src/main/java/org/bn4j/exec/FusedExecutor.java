@@ -1,0 +1,730 @@
+package org.bn4j.exec;
+
+import org.bn4j.exec.Fusion.Kernel;
+import org.bn4j.exec.Fusion.Nd4jStage;
+import org.bn4j.exec.Fusion.Stage;
+import org.bn4j.exec.Program.Kind;
+import org.bn4j.exec.Program.Node;
+import org.bn4j.exec.Program.Op;
+import org.bn4j.exec.Program.Reduction;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.CustomOp;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.Op.Type;
+import org.nd4j.linalg.api.ops.OpContext;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The runner of the fusing executor: plans a graph on its first call ({@link Planner}, {@link Fusion},
+ * {@link BufferPlan}) and runs its stages on every call. A kernel runs block by block on the configured threads;
+ * within a block, each phase goes over the block in tiles of {@link Fusion#TILE} elements, evaluating the phase's
+ * tile values op by op on double-precision tiles with the Vector API ({@link VectorOps}), accumulating its reductions
+ * in double precision, and writing the values the kernel stores. Values of float32 type are rounded to float32 after
+ * every op, as ND4J's float32 kernels give them; reductions of float32 values accumulate in double and are rounded
+ * once. ND4J stages run their op on preallocated arrays. Not thread-safe: {@link CompiledGraph} serializes calls.
+ */
+final class FusedExecutor {
+    private static volatile ExecutorService pool;
+    private static int poolThreads;
+
+    private final SameDiff sd;
+    private final List<String> inputNames;
+    private final String[] outputNames;
+    private final Scratch scratch;
+    private final int threads;
+
+    private Program program;
+    private Fusion fusion;
+    private BufferPlan buffers;
+    private List<Runnable> stageRuns;
+    /** Per node id: the ND4J array holding the value this call (inputs, constants, buffers, destinations). */
+    private INDArray[] mem;
+    /** Per node id: the value as doubles (reductions, small values, and small operands read from memory). */
+    private double[][] small;
+
+    FusedExecutor(SameDiff sd, List<String> inputNames, String[] outputNames, Scratch scratch, int threads) {
+        this.sd = sd;
+        this.inputNames = inputNames;
+        this.outputNames = outputNames;
+        this.scratch = scratch;
+        this.threads = Math.max(1, threads);
+    }
+
+    /** The plan's stages (after the first call), for tests and profiles. */
+    Fusion fusion() {
+        return fusion;
+    }
+
+    /** Plans the graph for inputs like {@code in} if not planned yet. */
+    void plan(Map<String, INDArray> in) {
+        if (program != null) return;
+        Program p = Planner.plan(sd, inputNames, outputNames, in);
+        Fusion f = Fusion.of(p, threads);
+        for (Node n : f.inMemory) {
+            if (n.dataType != DataType.FLOAT && n.dataType != DataType.DOUBLE && n.kind != Kind.ND4J && n.kind != Kind.CONSTANT
+                    && n.kind != Kind.INPUT) {
+                throw new UnsupportedGraphException(n + " of type " + n.dataType + " would be kept in memory");
+            }
+        }
+        buffers = BufferPlan.of(f);
+        mem = new INDArray[p.nodes.size()];
+        small = new double[p.nodes.size()][];
+        for (Node n : p.nodes) if (n.kind == Kind.CONSTANT) mem[n.id] = n.constant;
+        List<Runnable> runs = new ArrayList<>();
+        for (Stage s : f.stages) {
+            for (Node n : BufferPlan.written(s)) {
+                Integer b = buffers.slot.get(n);
+                if (b != null) mem[n.id] = scratch.buffer(n.dataType, n.length(), b).reshape('c', n.shape);
+            }
+            runs.add(s instanceof Kernel k ? new KernelRun(f, k) : new Nd4jRun((Nd4jStage) s));
+        }
+        program = p;
+        fusion = f;
+        stageRuns = runs;
+    }
+
+    Map<String, INDArray> run(Map<String, INDArray> in, Map<String, INDArray> into) {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            plan(in);
+            for (Node n : program.inputs) {
+                INDArray a = in.get(n.name);
+                if (a == null) throw new IllegalArgumentException("graph input '" + n.name + "' missing");
+                if (!Arrays.equals(a.shape(), n.shape) || a.dataType() != n.dataType) {
+                    throw new IllegalArgumentException("graph input '" + n.name + "': planned for " + n.dataType
+                            + Arrays.toString(n.shape) + ", got " + a.dataType() + Arrays.toString(a.shape()));
+                }
+                mem[n.id] = contiguous(a);
+                small[n.id] = null;
+            }
+            for (Map.Entry<String, INDArray> e : into.entrySet()) {
+                Node o = program.byName.get(e.getKey());
+                if (o == null || !program.outputs.contains(o)) {
+                    throw new IllegalArgumentException("'" + e.getKey() + "' is not an output of the graph");
+                }
+                INDArray d = e.getValue();
+                if (!Arrays.equals(d.shape(), o.shape) || d.dataType() != o.dataType) {
+                    throw new IllegalArgumentException("destination for '" + o.name + "' must be " + o.dataType
+                            + Arrays.toString(o.shape) + ", got " + d.dataType() + Arrays.toString(d.shape()));
+                }
+            }
+            for (Node r : buffers.direct.keySet()) {
+                INDArray d = into.get(r.name);
+                mem[r.id] = d != null && isContiguous(d) ? d : Nd4j.createUninitialized(r.dataType, r.shape);
+            }
+            for (Node n : program.nodes) if (n.kind != Kind.INPUT && n.kind != Kind.CONSTANT) small[n.id] = null;
+            for (Runnable r : stageRuns) r.run();
+            Map<String, INDArray> res = new HashMap<>();
+            for (Node o : program.outputs) {
+                if (res.containsKey(o.name)) continue;
+                INDArray dest = into.get(o.name);
+                INDArray value = value(o);
+                if (buffers.direct.containsKey(o) && value == dest) {
+                    res.put(o.name, dest);
+                } else if (dest != null) {
+                    res.put(o.name, dest.assign(value));
+                } else {
+                    res.put(o.name, buffers.direct.containsKey(o) ? value : value.dup('c'));
+                }
+            }
+            return res;
+        }
+    }
+
+    /** The value of a node as an ND4J array of its shape (a view of memory, or made from its doubles). */
+    private INDArray value(Node n) {
+        Node r = n.root();
+        INDArray a = mem[r.id];
+        if (a == null || !(fusion.inMemory.contains(r) || r.kind == Kind.INPUT || r.kind == Kind.CONSTANT)) {
+            a = Nd4j.createFromArray(small[r.id]).castTo(r.dataType);
+        }
+        return a.reshape('c', n.shape);
+    }
+
+    private static boolean isContiguous(INDArray a) {
+        if (a.ordering() != 'c' && a.rank() > 1) return false;
+        long expect = 1;
+        for (int i = a.rank() - 1; i >= 0; i--) {
+            if (a.size(i) > 1 && a.stride(i) != expect) return false;
+            expect *= a.size(i);
+        }
+        return true;
+    }
+
+    private static INDArray contiguous(INDArray a) {
+        return isContiguous(a) ? a : a.dup('c');
+    }
+
+    /** A value as doubles, flat in C order: computed ones as they are, others read from memory (once per call). */
+    private double[] doubles(Node operand) {
+        Node r = operand.root();
+        double[] d = small[r.id];
+        if (d == null) {
+            INDArray a = mem[r.id];
+            d = a.dup('c').castTo(DataType.DOUBLE).data().asDouble();
+            small[r.id] = d;
+        }
+        return d;
+    }
+
+    // ------------------------------------------------------------------ ND4J stages
+
+    private final class Nd4jRun implements Runnable {
+        final Nd4jStage st;
+        OpContext oc;
+
+        Nd4jRun(Nd4jStage st) {
+            this.st = st;
+        }
+
+        @Override
+        public void run() {
+            if (oc == null) oc = Nd4j.getExecutioner().buildContext();
+            INDArray[] ins = new INDArray[st.in.length];
+            for (int i = 0; i < ins.length; i++) ins[i] = memoryOf(st.in[i]);
+            if (st.op instanceof DynamicCustomOp c) {
+                oc.setArgs(ins, c.iArgs(), c.dArgs(), c.tArgs(), c.bArgs());
+            } else {
+                for (int i = 0; i < ins.length; i++) oc.setInputArray(i, ins[i]);
+            }
+            for (Node o : st.out) oc.setOutputArray(o.outIndex, mem[o.id]);
+            if (st.op instanceof CustomOp c) {
+                Nd4j.getExecutioner().exec(c, oc);
+            } else {
+                Nd4j.getExecutioner().exec((org.nd4j.linalg.api.ops.Op) st.op, oc);
+            }
+        }
+
+        private INDArray memoryOf(Node operand) {
+            Node r = operand.root();
+            INDArray a = mem[r.id];
+            return a.reshape('c', operand.shape);
+        }
+    }
+
+    // ------------------------------------------------------------------ kernels
+
+    /** How a tile op reads one operand. */
+    private enum Source { TILE, MEMORY, SMALL }
+
+    private static final class Operand {
+        final Node node;
+        final Source source;
+        /** TILE: the slot of the tile buffer; MEMORY: the slot its loaded tile goes to. */
+        int slot;
+        /** SMALL: the operand's strides over the space (0 along broadcast axes). */
+        long[] strides;
+
+        Operand(Node node, Source source) {
+            this.node = node;
+            this.source = source;
+        }
+    }
+
+    /** One tile op of a phase: its operands and where its result goes. */
+    private static final class TileOp {
+        final Node node;
+        final Operand[] in;
+        int slot;
+        boolean store;
+
+        TileOp(Node node, Operand[] in) {
+            this.node = node;
+            this.in = in;
+        }
+    }
+
+    private static final class Phase {
+        final List<Operand> loads = new ArrayList<>();
+        final List<TileOp> ops = new ArrayList<>();
+        final List<Node> reductions = new ArrayList<>();
+        final List<Node> smallAfter = new ArrayList<>();
+        int slots;
+    }
+
+    private final class KernelRun implements Runnable {
+        final Fusion f;
+        final Kernel k;
+        final int rank;
+        final long rows;
+        final long cols;
+        final Phase[] phases;
+        final List<Node> reductions = new ArrayList<>();
+        /** Blocks as [lo, hi) along the block axis. */
+        final long[][] blocks;
+        final Map<String, long[]> rowOffsets = new HashMap<>();
+
+        KernelRun(Fusion f, Kernel k) {
+            this.f = f;
+            this.k = k;
+            long[] space = k.space.length == 0 ? new long[]{1} : k.space;
+            rank = space.length;
+            cols = space[rank - 1];
+            rows = Program.length(space) / Math.max(1, cols);
+            for (Node n : k.members) if (n.kind == Kind.REDUCE) reductions.add(n);
+            phases = new Phase[Math.max(k.phases, 1)];
+            for (int p = 0; p < phases.length; p++) phases[p] = phase(p, space);
+            long extent = k.blockAxis < 0 ? 1 : k.space[k.blockAxis];
+            List<long[]> bl = new ArrayList<>();
+            for (long lo = 0; lo < extent; lo += k.blockWidth) bl.add(new long[]{lo, Math.min(extent, lo + k.blockWidth)});
+            blocks = bl.toArray(long[][]::new);
+        }
+
+        private Phase phase(int p, long[] space) {
+            Phase ph = new Phase();
+            List<Node> nodes = f.tilesOfPhase(k, p);
+            // where each tile value or loaded operand lives, and the last op of the phase that reads it
+            Map<Node, Operand> loaded = new IdentityHashMap<>();
+            Map<Node, Integer> slotOf = new IdentityHashMap<>();
+            Map<Node, Integer> last = new IdentityHashMap<>();
+            List<Integer> free = new ArrayList<>();
+            for (int i = 0; i < nodes.size(); i++) {
+                for (Node in : nodes.get(i).in) {
+                    Node key = isOwnTile(in) ? in.root() : in;
+                    last.put(key, i);
+                    if (!isOwnTile(in) && Arrays.equals(in.shape, k.space) && !loaded.containsKey(in)) {
+                        // loads happen at the start of a tile: their slots are taken before any op's
+                        Operand o = new Operand(in, Source.MEMORY);
+                        o.slot = take(free, ph);
+                        loaded.put(in, o);
+                        slotOf.put(in, o.slot);
+                        ph.loads.add(o);
+                    }
+                }
+            }
+            for (int i = 0; i < nodes.size(); i++) {
+                Node n = nodes.get(i);
+                Operand[] ops = new Operand[n.in.length];
+                for (int j = 0; j < ops.length; j++) {
+                    Node in = n.in[j];
+                    if (isOwnTile(in)) {
+                        ops[j] = new Operand(in.root(), Source.TILE);
+                        ops[j].slot = slotOf.get(in.root());
+                    } else if (loaded.containsKey(in)) {
+                        ops[j] = loaded.get(in);
+                    } else {
+                        ops[j] = new Operand(in, Source.SMALL);
+                        ops[j].strides = broadcastStrides(in.shape, space);
+                    }
+                }
+                // values read for the last time here free their slots (an op may write over its own operand)
+                for (Node in : n.in) {
+                    Node key = isOwnTile(in) ? in.root() : in;
+                    Integer s = slotOf.get(key);
+                    if (s != null && last.get(key) == i && !free.contains(s)) free.add(s);
+                }
+                if (n.kind == Kind.REDUCE) {
+                    ph.reductions.add(n);
+                    ph.ops.add(new TileOp(n, ops));
+                } else {
+                    TileOp t = new TileOp(n, ops);
+                    t.store = k.stores.contains(n) && k.level.get(n) == p;
+                    t.slot = take(free, ph);
+                    slotOf.put(n, t.slot);
+                    if (!last.containsKey(n)) free.add(t.slot);
+                    ph.ops.add(t);
+                }
+            }
+            ph.smallAfter.addAll(f.smallOfLevel(k, p + 1));
+            return ph;
+        }
+
+        private boolean isOwnTile(Node operand) {
+            Node r = operand.root();
+            return f.stageOf.get(r) == k && k.isTile(r);
+        }
+
+        private int take(List<Integer> free, Phase ph) {
+            if (!free.isEmpty()) return free.remove(free.size() - 1);
+            return ph.slots++;
+        }
+
+        @Override
+        public void run() {
+            for (Node r : reductions) {
+                double[] a = new double[Math.toIntExact(r.length())];
+                Arrays.fill(a, identity(r.reduction));
+                small[r.id] = a;
+            }
+            for (Node n : k.members) {
+                if (n.kind == Kind.ELEMENTWISE && !k.isTile(n)) small[n.id] = new double[Math.toIntExact(n.length())];
+            }
+            int t = Math.min(threads, blocks.length);
+            if (k.blocked) {
+                double[][][] partial = parallel(t, (tid, acc) -> {
+                    for (int b = tid * blocks.length / t; b < (tid + 1) * blocks.length / t; b++) {
+                        for (int p = 0; p < phases.length; p++) {
+                            sweep(phases[p], blocks[b], acc);
+                            for (Node r : phases[p].reductions) if (Fusion.blockLocal(k, r)) finish(r, blocks[b]);
+                            for (Node s : phases[p].smallAfter) computeSmall(s, blocks[b]);
+                        }
+                    }
+                });
+                for (Node r : reductions) {
+                    if (!Fusion.blockLocal(k, r)) {
+                        merge(r, partial);
+                        finish(r, null);
+                    }
+                }
+            } else {
+                for (Phase ph : phases) {
+                    double[][][] partial = parallel(t, (tid, acc) -> {
+                        for (int b = tid * blocks.length / t; b < (tid + 1) * blocks.length / t; b++) sweep(ph, blocks[b], acc);
+                    });
+                    for (Node r : ph.reductions) {
+                        merge(r, partial);
+                        finish(r, null);
+                    }
+                    for (Node s : ph.smallAfter) computeSmall(s, null);
+                }
+            }
+            for (Node e : k.exports) mem[e.id].assign(Nd4j.createFromArray(small[e.id]).castTo(e.dataType).reshape(e.shape));
+        }
+
+        /** Runs {@code body(thread, partials)} on t threads; returns each thread's partial accumulators. */
+        private double[][][] parallel(int t, ThreadBody body) {
+            double[][][] partial = new double[t][][];
+            for (int i = 0; i < t; i++) {
+                partial[i] = new double[reductions.size()][];
+                for (int j = 0; j < reductions.size(); j++) {
+                    Node r = reductions.get(j);
+                    if (!Fusion.blockLocal(k, r)) {
+                        partial[i][j] = new double[Math.toIntExact(r.length())];
+                        Arrays.fill(partial[i][j], identity(r.reduction));
+                    }
+                }
+            }
+            runOn(t, i -> body.run(i, partial[i]));
+            return partial;
+        }
+
+        private void merge(Node r, double[][][] partial) {
+            int j = reductions.indexOf(r);
+            double[] out = small[r.id];
+            for (double[][] p : partial) {
+                double[] a = p[j];
+                for (int i = 0; i < out.length; i++) out[i] = VectorOps.combine(r.reduction, out[i], a[i]);
+            }
+        }
+
+        /** Mean division and float32 rounding of a reduction, over a block's part (null: all of it). */
+        private void finish(Node r, long[] block) {
+            double[] a = small[r.id];
+            long count = 1;
+            for (int i = 0; i < r.axes.length; i++) if (r.axes[i]) count *= r.in[0].shape[i];
+            double div = r.reduction == Reduction.MEAN ? count : 1;
+            forEach(r.shape, block, i -> a[i] = ScalarOps.round(a[i] / div, r.dataType));
+        }
+
+        private void computeSmall(Node n, long[] block) {
+            double[] out = small[n.id];
+            long[] shape = Program.padded(n.shape, rank);
+            double[] a = doubles(n.in[0]);
+            long[] sa = broadcastStrides(n.in[0].shape, shape);
+            double[] b = n.in.length > 1 ? doubles(n.in[1]) : null;
+            long[] sb = n.in.length > 1 ? broadcastStrides(n.in[1].shape, shape) : null;
+            long[] st = cStrides(shape);
+            forEach(n.shape, block, i -> {
+                long oa = 0, ob = 0, rem = i;
+                for (int d = 0; d < shape.length; d++) {
+                    long idx = rem / st[d];
+                    rem -= idx * st[d];
+                    oa += idx * sa[d];
+                    if (sb != null) ob += idx * sb[d];
+                }
+                out[i] = ScalarOps.round(ScalarOps.apply(n.op, a[(int) oa], b == null ? 0 : b[(int) ob], n.param), n.dataType);
+            });
+        }
+
+        /** Calls {@code body} with every flat index of a keepDims-shaped value within a block (null: all). */
+        private void forEach(long[] shape0, long[] block, IntBody body) {
+            long[] shape = Program.padded(shape0, rank);
+            int len = Math.toIntExact(Program.length(shape));
+            int b = k.blockAxis;
+            if (block == null || b < 0 || shape[b] == 1) {
+                for (int i = 0; i < len; i++) body.run(i);
+                return;
+            }
+            long inner = 1;
+            for (int d = b + 1; d < rank; d++) inner *= shape[d];
+            long outer = len / (inner * shape[b]);
+            for (long o = 0; o < outer; o++) {
+                for (long m = block[0]; m < block[1]; m++) {
+                    long base = (o * shape[b] + m) * inner;
+                    for (long q = 0; q < inner; q++) body.run((int) (base + q));
+                }
+            }
+        }
+
+        /** One phase over one block, tile by tile. */
+        private void sweep(Phase ph, long[] block, double[][] acc) {
+            double[][] tiles = TILES.get().buffers(ph.slots + 2);
+            int b = k.blockAxis;
+            long c0 = 0, c1 = cols;
+            long r0 = 0, r1 = rows, midLo = 0, midHi = 1, inner = rows, prefix = 1;
+            if (b == rank - 1 && b >= 0) {
+                c0 = block[0];
+                c1 = block[1];
+            } else if (b >= 0) {
+                long ext = k.space[b];
+                inner = 1;
+                for (int d = b + 1; d < rank - 1; d++) inner *= k.space[d];
+                prefix = rows / (inner * ext);
+                midLo = block[0];
+                midHi = block[1];
+            }
+            int tc = (int) Math.min(c1 - c0, Fusion.TILE);
+            int tr = Math.max(1, Fusion.TILE / tc);
+            long[] rowIdx = new long[tr];
+            int n = 0;
+            for (long p = 0; p < prefix; p++) {
+                for (long m = midLo; m < midHi; m++) {
+                    long start = b >= 0 && b < rank - 1 ? (p * k.space[b] + m) * inner : r0;
+                    long end = b >= 0 && b < rank - 1 ? start + inner : r1;
+                    for (long o = start; o < end; o++) {
+                        rowIdx[n++] = o;
+                        if (n == tr) {
+                            tiles(ph, rowIdx, n, c0, c1, tc, tiles, acc);
+                            n = 0;
+                        }
+                    }
+                }
+            }
+            if (n > 0) tiles(ph, rowIdx, n, c0, c1, tc, tiles, acc);
+        }
+
+        /** The tiles of a set of rows: the columns [c0, c1) in pieces of tc. */
+        private void tiles(Phase ph, long[] rowIdx, int nr, long c0, long c1, int tc, double[][] tiles, double[][] acc) {
+            for (long c = c0; c < c1; c += tc) {
+                int w = (int) Math.min(tc, c1 - c);
+                tile(ph, rowIdx, nr, c, w, tiles, acc);
+            }
+        }
+
+        private void tile(Phase ph, long[] rowIdx, int nr, long c, int w, double[][] tiles, double[][] acc) {
+            int len = nr * w;
+            for (Operand o : ph.loads) {
+                INDArray a = mem[o.node.root().id];
+                ByteBuffer bb = a.data().asNio();
+                boolean f32 = a.dataType() == DataType.FLOAT;
+                long base = a.offset();
+                double[] t = tiles[o.slot];
+                for (int i = 0; i < nr; i++) VectorOps.load(bb, f32, base + rowIdx[i] * cols + c, t, i * w, w);
+            }
+            double[] tmpA = tiles[ph.slots], tmpB = tiles[ph.slots + 1];
+            for (TileOp op : ph.ops) {
+                Node n = op.node;
+                if (n.kind == Kind.REDUCE) {
+                    reduce(n, tiles[op.in[0].slot], rowIdx, nr, c, w, acc);
+                    continue;
+                }
+                double[] out = tiles[op.slot];
+                if (n.op.arity == 1) {
+                    Operand a = op.in[0];
+                    if (a.source == Source.SMALL && constant(a, rowIdx, nr, c, w)) {
+                        Arrays.fill(out, 0, len, ScalarOps.apply(n.op, scalar(a, rowIdx[0], c), 0, n.param));
+                    } else {
+                        VectorOps.unary(n.op, n.param, data(a, tiles, tmpA, rowIdx, nr, c, w), 0, out, 0, len);
+                    }
+                } else {
+                    Operand a = op.in[0], bo = op.in[1];
+                    boolean ca = a.source == Source.SMALL && constant(a, rowIdx, nr, c, w);
+                    boolean cb = bo.source == Source.SMALL && constant(bo, rowIdx, nr, c, w);
+                    if (ca && cb) {
+                        Arrays.fill(out, 0, len, ScalarOps.apply(n.op, scalar(a, rowIdx[0], c), scalar(bo, rowIdx[0], c), 0));
+                    } else if (cb) {
+                        VectorOps.binaryScalar(n.op, data(a, tiles, tmpA, rowIdx, nr, c, w), 0, scalar(bo, rowIdx[0], c), false, out, 0, len);
+                    } else if (ca) {
+                        VectorOps.binaryScalar(n.op, data(bo, tiles, tmpB, rowIdx, nr, c, w), 0, scalar(a, rowIdx[0], c), true, out, 0, len);
+                    } else {
+                        VectorOps.binary(n.op, data(a, tiles, tmpA, rowIdx, nr, c, w), 0, data(bo, tiles, tmpB, rowIdx, nr, c, w), 0,
+                                out, 0, len);
+                    }
+                }
+                if (n.dataType == DataType.FLOAT) VectorOps.roundToFloat(out, 0, len);
+                if (op.store) {
+                    INDArray m = mem[n.id];
+                    ByteBuffer bb = m.data().asNio();
+                    boolean f32 = m.dataType() == DataType.FLOAT;
+                    long base = m.offset();
+                    for (int i = 0; i < nr; i++) VectorOps.store(out, i * w, bb, f32, base + rowIdx[i] * cols + c, w);
+                }
+            }
+        }
+
+        /** Adds a tile of a reduction's input to its accumulator (the result for block-local ones, else a partial). */
+        private void reduce(Node r, double[] in, long[] rowIdx, int nr, long c, int w, double[][] acc) {
+            double[] target = Fusion.blockLocal(k, r) ? small[r.id] : acc[reductions.indexOf(r)];
+            long[] off = rowOffsets(broadcastStrides(r.shape, k.space.length == 0 ? new long[]{1} : k.space));
+            boolean lastReduced = r.axes.length == 0 || r.axes[r.axes.length - 1];
+            boolean sum = r.reduction == Reduction.SUM || r.reduction == Reduction.MEAN;
+            for (int i = 0; i < nr; i++) {
+                int at = (int) off[(int) rowIdx[i]];
+                if (lastReduced) {
+                    target[at] = sum ? target[at] + VectorOps.sum(in, i * w, w)
+                            : VectorOps.extremum(r.reduction == Reduction.MAX, in, i * w, w, target[at]);
+                } else {
+                    VectorOps.accumulate(r.reduction, target, at + (int) c, in, i * w, w);
+                }
+            }
+        }
+
+        /** An operand's tile: a computed or loaded tile, or a small value expanded over the tile. */
+        private double[] data(Operand o, double[][] tiles, double[] tmp, long[] rowIdx, int nr, long c, int w) {
+            if (o.source != Source.SMALL) return tiles[o.slot];
+            double[] d = doubles(o.node);
+            long[] off = rowOffsets(o.strides);
+            long cs = o.strides[o.strides.length - 1];
+            for (int i = 0; i < nr; i++) {
+                int at = (int) (off[(int) rowIdx[i]] + c * cs);
+                if (cs == 0) Arrays.fill(tmp, i * w, i * w + w, d[at]);
+                else System.arraycopy(d, at, tmp, i * w, w);
+            }
+            return tmp;
+        }
+
+        private boolean constant(Operand o, long[] rowIdx, int nr, long c, int w) {
+            if (o.strides[o.strides.length - 1] != 0 && w > 1) return false;
+            long[] off = rowOffsets(o.strides);
+            long first = off[(int) rowIdx[0]];
+            for (int i = 1; i < nr; i++) if (off[(int) rowIdx[i]] != first) return false;
+            return true;
+        }
+
+        private double scalar(Operand o, long row, long c) {
+            return doubles(o.node)[(int) (rowOffsets(o.strides)[(int) row] + c * o.strides[o.strides.length - 1])];
+        }
+
+        /** Per row of the space, the offset of a broadcast operand (strides over the space) at column 0. */
+        private long[] rowOffsets(long[] strides) {
+            String key = Arrays.toString(strides);
+            long[] off = rowOffsets.get(key);
+            if (off == null) {
+                synchronized (rowOffsets) {
+                    off = rowOffsets.get(key);
+                    if (off == null) {
+                        long[] space = k.space.length == 0 ? new long[]{1} : k.space;
+                        off = new long[Math.toIntExact(rows)];
+                        long[] cst = cStrides(space);
+                        for (int o = 0; o < rows; o++) {
+                            long rem = (long) o * cols, at = 0;
+                            for (int d = 0; d < rank - 1; d++) {
+                                long idx = rem / cst[d];
+                                rem -= idx * cst[d];
+                                at += idx * strides[d];
+                            }
+                            off[o] = at;
+                        }
+                        rowOffsets.put(key, off);
+                    }
+                }
+            }
+            return off;
+        }
+    }
+
+    private interface ThreadBody {
+        void run(int thread, double[][] partials);
+    }
+
+    private interface IntBody {
+        void run(int i);
+    }
+
+    private static double identity(Reduction r) {
+        return switch (r) {
+            case SUM, MEAN -> 0;
+            case MAX -> Double.NEGATIVE_INFINITY;
+            case MIN -> Double.POSITIVE_INFINITY;
+        };
+    }
+
+    /** Strides of a shape broadcast into a space (0 along axes where the shape has 1; rank padded). */
+    static long[] broadcastStrides(long[] shape, long[] space) {
+        int r = Math.max(1, space.length);
+        long[] p = Program.padded(shape, r);
+        long[] st = cStrides(p);
+        for (int i = 0; i < r; i++) if (p[i] == 1) st[i] = 0;
+        return st;
+    }
+
+    static long[] cStrides(long[] shape) {
+        long[] st = new long[shape.length];
+        long s = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            st[i] = s;
+            s *= shape[i];
+        }
+        return st;
+    }
+
+    /** Per-thread tile buffers, kept between calls. */
+    private static final ThreadLocal<TileBuffers> TILES = ThreadLocal.withInitial(TileBuffers::new);
+
+    private static final class TileBuffers {
+        double[][] b = new double[0][];
+
+        double[][] buffers(int n) {
+            if (b.length < n) {
+                double[][] nb = Arrays.copyOf(b, n);
+                for (int i = b.length; i < n; i++) nb[i] = new double[Fusion.TILE];
+                b = nb;
+            }
+            return b;
+        }
+    }
+
+    /** Runs body(0..t-1), thread 0 on the caller and the others on the executor's pool. */
+    private void runOn(int t, java.util.function.IntConsumer body) {
+        if (t <= 1) {
+            body.accept(0);
+            return;
+        }
+        ExecutorService p = pool(threads);
+        List<Future<?>> fs = new ArrayList<>();
+        for (int i = 1; i < t; i++) {
+            int id = i;
+            fs.add(p.submit(() -> body.accept(id)));
+        }
+        body.accept(0);
+        for (Future<?> fu : fs) {
+            try {
+                fu.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            } catch (java.util.concurrent.ExecutionException e) {
+                Throwable c = e.getCause();
+                if (c instanceof RuntimeException re) throw re;
+                if (c instanceof Error er) throw er;
+                throw new IllegalStateException(c);
+            }
+        }
+    }
+
+    private static synchronized ExecutorService pool(int threads) {
+        if (pool == null || poolThreads < threads - 1) {
+            if (pool != null) pool.shutdown();
+            poolThreads = threads - 1;
+            pool = Executors.newFixedThreadPool(poolThreads, r -> {
+                Thread th = new Thread(r, "bn4j-fused");
+                th.setDaemon(true);
+                return th;
+            });
+        }
+        return pool;
+    }
+}
