@@ -37,6 +37,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class CompiledGraph {
     private static final Logger log = LoggerFactory.getLogger(CompiledGraph.class);
     private static final AtomicBoolean TOLD_SIMD = new AtomicBoolean();
+    private static final ThreadLocal<Path> PATH = new ThreadLocal<>();
 
     /** The executors a graph can run through. */
     public enum Path { FUSED, UNFUSED, SAMEDIFF }
@@ -69,12 +70,28 @@ public final class CompiledGraph {
         return new CompiledGraph(sd, inputs, outputs, new Scratch());
     }
 
-    /** The path graphs take in this JVM now: {@code -Dbn4j.exec}, else fused if the Vector API is present. */
+    /**
+     * The path graphs take on this thread now: the one {@link #withPath} set, else {@code -Dbn4j.exec}, else fused if
+     * the Vector API is present (fused without it means unfused).
+     */
     public static Path defaultPath() {
-        String p = System.getProperty("bn4j.exec");
-        if (p == null) return Simd.available() ? Path.FUSED : Path.UNFUSED;
-        Path path = Path.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT));
+        Path path = PATH.get();
+        if (path == null) {
+            String p = System.getProperty("bn4j.exec");
+            path = p != null ? Path.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT)) : Path.FUSED;
+        }
         return path == Path.FUSED && !Simd.available() ? Path.UNFUSED : path;
+    }
+
+    /** Runs {@code body} with every graph run on this thread taking {@code path} (for tests and benchmarks). */
+    public static <T> T withPath(Path path, java.util.function.Supplier<T> body) {
+        Path prev = PATH.get();
+        PATH.set(path);
+        try {
+            return body.get();
+        } finally {
+            PATH.set(prev);
+        }
     }
 
     private static boolean strict() {

@@ -33,11 +33,13 @@ import java.util.concurrent.Future;
  * {@link BufferPlan}) and runs its stages on every call. A kernel runs block by block on the configured threads;
  * within a block, each phase goes over the block in tiles of {@link Fusion#TILE} elements, evaluating the phase's
  * tile values op by op on double-precision tiles with the Vector API ({@link VectorOps}), accumulating its reductions
- * in double precision, and writing the values the kernel stores. Values of float32 type are rounded to float32 after
- * every op, as ND4J's float32 kernels give them; reductions of float32 values accumulate in double and are rounded
- * once. ND4J stages run their op on preallocated arrays. Not thread-safe: {@link CompiledGraph} serializes calls.
+ * in double precision, and writing the values the kernel stores. Tile values stay in double precision within a kernel;
+ * what leaves it (stored values, reductions, small values) is rounded to the value's type, so float32 statistics
+ * accumulate in double and are rounded once. ND4J stages run their op on preallocated arrays. Not thread-safe: {@link CompiledGraph} serializes calls.
  */
 final class FusedExecutor {
+    /** Elements per thread below which a kernel runs on the calling thread alone. */
+    private static final long MIN_PARALLEL = 1 << 15;
     private static volatile ExecutorService pool;
     private static int poolThreads;
 
@@ -55,6 +57,8 @@ final class FusedExecutor {
     private INDArray[] mem;
     /** Per node id: the value as doubles (reductions, small values, and small operands read from memory). */
     private double[][] small;
+    /** Per node id: the direct buffer of its memory this call. */
+    private ByteBuffer[] nio;
 
     FusedExecutor(SameDiff sd, List<String> inputNames, String[] outputNames, Scratch scratch, int threads) {
         this.sd = sd;
@@ -83,6 +87,7 @@ final class FusedExecutor {
         buffers = BufferPlan.of(f);
         mem = new INDArray[p.nodes.size()];
         small = new double[p.nodes.size()][];
+        nio = new ByteBuffer[p.nodes.size()];
         for (Node n : p.nodes) if (n.kind == Kind.CONSTANT) mem[n.id] = n.constant;
         List<Runnable> runs = new ArrayList<>();
         for (Stage s : f.stages) {
@@ -126,6 +131,7 @@ final class FusedExecutor {
                 mem[r.id] = d != null && isContiguous(d) ? d : Nd4j.createUninitialized(r.dataType, r.shape);
             }
             for (Node n : program.nodes) if (n.kind != Kind.INPUT && n.kind != Kind.CONSTANT) small[n.id] = null;
+            Arrays.fill(nio, null);
             for (Runnable r : stageRuns) r.run();
             Map<String, INDArray> res = new HashMap<>();
             for (Node o : program.outputs) {
@@ -166,6 +172,18 @@ final class FusedExecutor {
 
     private static INDArray contiguous(INDArray a) {
         return isContiguous(a) ? a : a.dup('c');
+    }
+
+    /** The direct buffer of a value's memory this call (made once per call: each view costs a native call). */
+    private ByteBuffer nio(Node r) {
+        ByteBuffer b = nio[r.id];
+        if (b == null) {
+            synchronized (nio) {
+                b = nio[r.id];
+                if (b == null) nio[r.id] = b = mem[r.id].data().asNio();
+            }
+        }
+        return b;
     }
 
     /** A value as doubles, flat in C order: computed ones as they are, others read from memory (once per call). */
@@ -225,8 +243,9 @@ final class FusedExecutor {
         final Source source;
         /** TILE: the slot of the tile buffer; MEMORY: the slot its loaded tile goes to. */
         int slot;
-        /** SMALL: the operand's strides over the space (0 along broadcast axes). */
+        /** SMALL: the operand's strides over the space (0 along broadcast axes), and its offset at each row. */
         long[] strides;
+        long[] rowOff;
 
         Operand(Node node, Source source) {
             this.node = node;
@@ -266,6 +285,7 @@ final class FusedExecutor {
         /** Blocks as [lo, hi) along the block axis. */
         final long[][] blocks;
         final Map<String, long[]> rowOffsets = new HashMap<>();
+        final long[][] reduceRowOff;
 
         KernelRun(Fusion f, Kernel k) {
             this.f = f;
@@ -275,6 +295,8 @@ final class FusedExecutor {
             cols = space[rank - 1];
             rows = Program.length(space) / Math.max(1, cols);
             for (Node n : k.members) if (n.kind == Kind.REDUCE) reductions.add(n);
+            reduceRowOff = new long[reductions.size()][];
+            for (int j = 0; j < reduceRowOff.length; j++) reduceRowOff[j] = rowOffsets(broadcastStrides(reductions.get(j).shape, space));
             phases = new Phase[Math.max(k.phases, 1)];
             for (int p = 0; p < phases.length; p++) phases[p] = phase(p, space);
             long extent = k.blockAxis < 0 ? 1 : k.space[k.blockAxis];
@@ -318,6 +340,7 @@ final class FusedExecutor {
                     } else {
                         ops[j] = new Operand(in, Source.SMALL);
                         ops[j].strides = broadcastStrides(in.shape, space);
+                        ops[j].rowOff = rowOffsets(ops[j].strides);
                     }
                 }
                 // values read for the last time here free their slots (an op may write over its own operand)
@@ -362,7 +385,8 @@ final class FusedExecutor {
             for (Node n : k.members) {
                 if (n.kind == Kind.ELEMENTWISE && !k.isTile(n)) small[n.id] = new double[Math.toIntExact(n.length())];
             }
-            int t = Math.min(threads, blocks.length);
+            // small kernels run on the calling thread: handing work to another costs more than it saves
+            int t = (int) Math.max(1, Math.min(Math.min(threads, blocks.length), Program.length(k.space) / MIN_PARALLEL));
             if (k.blocked) {
                 double[][][] partial = parallel(t, (tid, acc) -> {
                     for (int b = tid * blocks.length / t; b < (tid + 1) * blocks.length / t; b++) {
@@ -471,7 +495,7 @@ final class FusedExecutor {
 
         /** One phase over one block, tile by tile. */
         private void sweep(Phase ph, long[] block, double[][] acc) {
-            double[][] tiles = TILES.get().buffers(ph.slots + 2);
+            double[][] tiles = TILES.get().buffers(ph.slots);
             int b = k.blockAxis;
             long c0 = 0, c1 = cols;
             long r0 = 0, r1 = rows, midLo = 0, midHi = 1, inner = rows, prefix = 1;
@@ -518,13 +542,12 @@ final class FusedExecutor {
             int len = nr * w;
             for (Operand o : ph.loads) {
                 INDArray a = mem[o.node.root().id];
-                ByteBuffer bb = a.data().asNio();
+                ByteBuffer bb = nio(o.node.root());
                 boolean f32 = a.dataType() == DataType.FLOAT;
                 long base = a.offset();
                 double[] t = tiles[o.slot];
                 for (int i = 0; i < nr; i++) VectorOps.load(bb, f32, base + rowIdx[i] * cols + c, t, i * w, w);
             }
-            double[] tmpA = tiles[ph.slots], tmpB = tiles[ph.slots + 1];
             for (TileOp op : ph.ops) {
                 Node n = op.node;
                 if (n.kind == Kind.REDUCE) {
@@ -532,32 +555,16 @@ final class FusedExecutor {
                     continue;
                 }
                 double[] out = tiles[op.slot];
-                if (n.op.arity == 1) {
-                    Operand a = op.in[0];
-                    if (a.source == Source.SMALL && constant(a, rowIdx, nr, c, w)) {
-                        Arrays.fill(out, 0, len, ScalarOps.apply(n.op, scalar(a, rowIdx[0], c), 0, n.param));
-                    } else {
-                        VectorOps.unary(n.op, n.param, data(a, tiles, tmpA, rowIdx, nr, c, w), 0, out, 0, len);
-                    }
+                boolean perRow = false;
+                for (Operand o : op.in) perRow |= o.source == Source.SMALL && !constant(o, rowIdx, nr);
+                if (perRow) {
+                    for (int i = 0; i < nr; i++) evaluate(n, op.in, tiles, rowIdx[i], c, out, i * w, w);
                 } else {
-                    Operand a = op.in[0], bo = op.in[1];
-                    boolean ca = a.source == Source.SMALL && constant(a, rowIdx, nr, c, w);
-                    boolean cb = bo.source == Source.SMALL && constant(bo, rowIdx, nr, c, w);
-                    if (ca && cb) {
-                        Arrays.fill(out, 0, len, ScalarOps.apply(n.op, scalar(a, rowIdx[0], c), scalar(bo, rowIdx[0], c), 0));
-                    } else if (cb) {
-                        VectorOps.binaryScalar(n.op, data(a, tiles, tmpA, rowIdx, nr, c, w), 0, scalar(bo, rowIdx[0], c), false, out, 0, len);
-                    } else if (ca) {
-                        VectorOps.binaryScalar(n.op, data(bo, tiles, tmpB, rowIdx, nr, c, w), 0, scalar(a, rowIdx[0], c), true, out, 0, len);
-                    } else {
-                        VectorOps.binary(n.op, data(a, tiles, tmpA, rowIdx, nr, c, w), 0, data(bo, tiles, tmpB, rowIdx, nr, c, w), 0,
-                                out, 0, len);
-                    }
+                    evaluate(n, op.in, tiles, rowIdx[0], c, out, 0, len);
                 }
-                if (n.dataType == DataType.FLOAT) VectorOps.roundToFloat(out, 0, len);
                 if (op.store) {
                     INDArray m = mem[n.id];
-                    ByteBuffer bb = m.data().asNio();
+                    ByteBuffer bb = nio(n);
                     boolean f32 = m.dataType() == DataType.FLOAT;
                     long base = m.offset();
                     for (int i = 0; i < nr; i++) VectorOps.store(out, i * w, bb, f32, base + rowIdx[i] * cols + c, w);
@@ -567,8 +574,9 @@ final class FusedExecutor {
 
         /** Adds a tile of a reduction's input to its accumulator (the result for block-local ones, else a partial). */
         private void reduce(Node r, double[] in, long[] rowIdx, int nr, long c, int w, double[][] acc) {
-            double[] target = Fusion.blockLocal(k, r) ? small[r.id] : acc[reductions.indexOf(r)];
-            long[] off = rowOffsets(broadcastStrides(r.shape, k.space.length == 0 ? new long[]{1} : k.space));
+            int j = reductions.indexOf(r);
+            double[] target = Fusion.blockLocal(k, r) ? small[r.id] : acc[j];
+            long[] off = reduceRowOff[j];
             boolean lastReduced = r.axes.length == 0 || r.axes[r.axes.length - 1];
             boolean sum = r.reduction == Reduction.SUM || r.reduction == Reduction.MEAN;
             for (int i = 0; i < nr; i++) {
@@ -582,30 +590,63 @@ final class FusedExecutor {
             }
         }
 
-        /** An operand's tile: a computed or loaded tile, or a small value expanded over the tile. */
-        private double[] data(Operand o, double[][] tiles, double[] tmp, long[] rowIdx, int nr, long c, int w) {
-            if (o.source != Source.SMALL) return tiles[o.slot];
-            double[] d = doubles(o.node);
-            long[] off = rowOffsets(o.strides);
-            long cs = o.strides[o.strides.length - 1];
-            for (int i = 0; i < nr; i++) {
-                int at = (int) (off[(int) rowIdx[i]] + c * cs);
-                if (cs == 0) Arrays.fill(tmp, i * w, i * w + w, d[at]);
-                else System.arraycopy(d, at, tmp, i * w, w);
+        /**
+         * One op over {@code n} elements of a tile from {@code o} on (one row, or the whole tile when every small
+         * operand is constant over it): tile operands at the same place, small ones as the row's slice or a scalar.
+         */
+        private void evaluate(Node node, Operand[] in, double[][] tiles, long row, long c, double[] out, int o, int n) {
+            double[] a = null, b = null;
+            int ao = o, bo = o;
+            double sa = 0, sb = 0;
+            for (int j = 0; j < in.length; j++) {
+                Operand x = in[j];
+                double[] arr = null;
+                int off = o;
+                double s = 0;
+                if (x.source != Source.SMALL) {
+                    arr = tiles[x.slot];
+                } else {
+                    double[] d = doubles(x.node);
+                    long at = x.rowOff[(int) row];
+                    if (x.strides[x.strides.length - 1] == 0) {
+                        s = d[(int) at];
+                    } else {
+                        arr = d;
+                        off = (int) (at + c);
+                    }
+                }
+                if (j == 0) {
+                    a = arr;
+                    ao = off;
+                    sa = s;
+                } else {
+                    b = arr;
+                    bo = off;
+                    sb = s;
+                }
             }
-            return tmp;
+            Op op = node.op;
+            if (in.length == 1) {
+                if (a == null) Arrays.fill(out, o, o + n, ScalarOps.apply(op, sa, 0, node.param));
+                else VectorOps.unary(op, node.param, a, ao, out, o, n);
+            } else if (a == null && b == null) {
+                Arrays.fill(out, o, o + n, ScalarOps.apply(op, sa, sb, 0));
+            } else if (b == null) {
+                VectorOps.binaryScalar(op, a, ao, sb, false, out, o, n);
+            } else if (a == null) {
+                VectorOps.binaryScalar(op, b, bo, sa, true, out, o, n);
+            } else {
+                VectorOps.binary(op, a, ao, b, bo, out, o, n);
+            }
         }
 
-        private boolean constant(Operand o, long[] rowIdx, int nr, long c, int w) {
-            if (o.strides[o.strides.length - 1] != 0 && w > 1) return false;
-            long[] off = rowOffsets(o.strides);
+        /** True if a small operand has one value over the tile's rows and columns. */
+        private boolean constant(Operand o, long[] rowIdx, int nr) {
+            if (o.strides[o.strides.length - 1] != 0) return false;
+            long[] off = o.rowOff;
             long first = off[(int) rowIdx[0]];
             for (int i = 1; i < nr; i++) if (off[(int) rowIdx[i]] != first) return false;
             return true;
-        }
-
-        private double scalar(Operand o, long row, long c) {
-            return doubles(o.node)[(int) (rowOffsets(o.strides)[(int) row] + c * o.strides[o.strides.length - 1])];
         }
 
         /** Per row of the space, the offset of a broadcast operand (strides over the space) at column 0. */
