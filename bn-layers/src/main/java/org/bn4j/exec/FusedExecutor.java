@@ -35,7 +35,9 @@ import java.util.concurrent.Future;
  * tile values op by op on double-precision tiles with the Vector API ({@link VectorOps}), accumulating its reductions
  * in double precision, and writing the values the kernel stores. Tile values stay in double precision within a kernel;
  * what leaves it (stored values, reductions, small values) is rounded to the value's type, so float32 statistics
- * accumulate in double and are rounded once. ND4J stages run their op on preallocated arrays. Not thread-safe: {@link CompiledGraph} serializes calls.
+ * accumulate in double and are rounded once; a float32 tile value that a comparison or a step tests is rounded first,
+ * so that the test sees the value the graph's type holds (as the forward stored it, for a threshold kept for the
+ * backward). ND4J stages run their op on preallocated arrays. Not thread-safe: {@link CompiledGraph} serializes calls.
  */
 final class FusedExecutor {
     /** Elements per thread below which a kernel runs on the calling thread alone. */
@@ -259,6 +261,8 @@ final class FusedExecutor {
         final Operand[] in;
         int slot;
         boolean store;
+        /** Round the result to float32 (a float32 value that a comparison or a step tests). */
+        boolean round;
 
         TileOp(Node node, Operand[] in) {
             this.node = node;
@@ -355,6 +359,7 @@ final class FusedExecutor {
                 } else {
                     TileOp t = new TileOp(n, ops);
                     t.store = k.stores.contains(n) && k.level.get(n) == p;
+                    t.round = n.dataType == DataType.FLOAT && testedByThreshold(n);
                     t.slot = take(free, ph);
                     slotOf.put(n, t.slot);
                     if (!last.containsKey(n)) free.add(t.slot);
@@ -363,6 +368,16 @@ final class FusedExecutor {
             }
             ph.smallAfter.addAll(f.smallOfLevel(k, p + 1));
             return ph;
+        }
+
+        /** True if a comparison or a step reads the value: it must see the value its type holds. */
+        private boolean testedByThreshold(Node n) {
+            for (Node m : k.members) {
+                if (m.kind != Kind.ELEMENTWISE) continue;
+                boolean test = m.op == Op.STEP || m.op.ordinal() >= Op.GT.ordinal();
+                for (Node i : m.in) if (test && i.root() == n) return true;
+            }
+            return false;
         }
 
         private boolean isOwnTile(Node operand) {
@@ -562,6 +577,7 @@ final class FusedExecutor {
                 } else {
                     evaluate(n, op.in, tiles, rowIdx[0], c, out, 0, len);
                 }
+                if (op.round) VectorOps.roundToFloat(out, 0, len);
                 if (op.store) {
                     INDArray m = mem[n.id];
                     ByteBuffer bb = nio(n);

@@ -87,6 +87,21 @@ final class VectorOps {
         return i;
     }
 
+    /** a[o..o+n) rounded to float32 precision. */
+    static void roundToFloat(double[] a, int o, int n) {
+        int i = roundFloats(a, o, n);
+        for (; i < n; i++) a[o + i] = (float) a[o + i];
+    }
+
+    private static int roundFloats(double[] a, int o, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            ((DoubleVector) DoubleVector.fromArray(D, a, o + i).convertShape(VectorOperators.D2F, F, 0)
+                    .convertShape(VectorOperators.F2D, D, 0)).intoArray(a, o + i);
+        }
+        return i;
+    }
+
     // Each loop is a method of its own: C2 turns Vector API calls into SIMD instructions only where it inlines them,
     // and it stops inlining into a method that has grown too large (one switch holding every loop would).
 
