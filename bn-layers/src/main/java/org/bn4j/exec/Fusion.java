@@ -30,10 +30,9 @@ import java.util.Set;
  * itself reads spans the block axis, every such reduction is complete within a block and the block runs all its
  * phases before the next block starts: a block small enough to stay in cache is read from memory once, however many
  * phases it has (layer norm: a block of rows; NCHW batch norm: a block of channels, each a set of contiguous
- * H·W runs). Otherwise the kernel streams: each phase sweeps the whole space, and the reductions of a phase are
- * combined across threads before the next. Column blocks of a C-ordered array (the block axis last, as [N,C] batch
- * norm would need) stream too: each of their rows lies on another memory page. Reductions whose results are read only
- * by later stages may span the block axis; they are combined at the end.
+ * H·W runs; [N,C] batch norm: a block of columns holding all rows). Otherwise the kernel streams: each phase sweeps
+ * the whole space, and the reductions of a phase are combined across threads before the next. Reductions whose
+ * results are read only by later stages may span the block axis; they are combined at the end.
  *
  * <p>Ops that are not fused (matrix products, convolutions, top-k) are ND4J stages; the tile values they read are
  * stored by their kernel, and what they produce is read from memory by later kernels.
@@ -299,10 +298,6 @@ final class Fusion {
                 b = -1;
             }
         }
-        // blocks along the last axis of a C-ordered array are column blocks: every row of a block lies on its own
-        // memory page, and with many rows each phase walks them all again (TLB misses, no prefetch across pages;
-        // measured slower than streaming whole rows), so such kernels stream instead
-        if (b == rank - 1 && Program.length(k.space) / k.space[b] > 1 && !k.consumed.isEmpty()) b = -1;
         k.blocked = b >= 0 || k.consumed.isEmpty();
         k.blockAxis = b >= 0 ? b : first;
         if (k.blockAxis < 0) {

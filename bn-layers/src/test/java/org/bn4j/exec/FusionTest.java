@@ -52,11 +52,20 @@ class FusionTest {
     }
 
     @Test
-    void columnStatisticsStreamOncePerPhase() {
+    void columnStatisticsAreBlockedByColumns() {
         Fusion f = normalize(new long[]{256, 64}, 0);
         Kernel k = (Kernel) f.stages.get(0);
-        assertFalse(k.blocked, "column blocks of a C-ordered array stream");
+        assertTrue(k.blocked);
+        assertEquals(1, k.blockAxis);
         assertEquals(3, k.phases);
+        assertEquals(2.0, f.passes());
+    }
+
+    @Test
+    void aKernelWhoseBlocksDoNotStayInCacheReadsOncePerPhase() {
+        Fusion f = normalize(new long[]{1 << 21, 4}, 0);   // one column of 2^21 rows is 8 MiB of float32
+        Kernel k = (Kernel) f.stages.get(0);
+        assertTrue(k.blocked);
         assertEquals(4.0, f.passes(), "x read in each of 3 phases, y written once");
     }
 
