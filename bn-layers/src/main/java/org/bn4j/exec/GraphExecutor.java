@@ -122,8 +122,9 @@ final class GraphExecutor {
         OpContext context;
         /** A legacy reduction that ND4J runs as a copy (its "no-op" case, which ignores the op context). */
         boolean reduceAsCopy;
-        /** A sum or maximum run as the faster graph of {@link ReduceLowering}, or null. */
+        /** A sum or maximum run as the faster graph of {@link ReduceLowering} (or null), and its output's shape. */
         GraphExecutor lowered;
+        long[] loweredShape;
         boolean dynamic;
         final String label;
         /** Integer arguments for the kernel instead of the op's own, and shapes to view inputs and outputs as
@@ -266,7 +267,9 @@ final class GraphExecutor {
             return;
         }
         if (s.lowered != null) {
-            s.lowered.run(Map.of(ReduceLowering.IN, s.in[0].array), Map.of(ReduceLowering.OUT, s.out[0].array), null);
+            INDArray out = s.out[0].array, view = out.reshape('c', s.loweredShape);
+            s.lowered.run(Map.of(ReduceLowering.IN, s.in[0].array), Map.of(ReduceLowering.OUT, view), null);
+            if (view.data() != out.data()) out.assign(view.reshape(out.shape()));   // the reshape had to copy
             return;
         }
         OpContext oc = s.context;
@@ -352,9 +355,11 @@ final class GraphExecutor {
                 step.reduceAsCopy = x.isVector() && x.length() == outLen && outLen > 1;
                 if (!step.reduceAsCopy && lowerReductions && ReduceLowering.applies(op) && x.length() > outLen
                         && x.dataType().isFPType() && outSlots[0].dataType == x.dataType()) {
-                    SameDiff g = ReduceLowering.graph(op, x.shape(), outSlots[0].shape, x.dataType());
+                    SameDiff g = ReduceLowering.graph(op, x.shape(), x.dataType());
                     step.lowered = new GraphExecutor(g, List.of(ReduceLowering.IN), new String[]{ReduceLowering.OUT},
                             new Scratch(), false);
+                    step.lowered.run(Map.of(ReduceLowering.IN, x), Map.of(), null);   // plans it, for the output shape
+                    step.loweredShape = step.lowered.slots.get(ReduceLowering.OUT).shape;
                 }
             }
             matrixVectorForm(step);

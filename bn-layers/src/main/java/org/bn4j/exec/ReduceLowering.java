@@ -48,24 +48,20 @@ final class ReduceLowering {
     }
 
     /**
-     * A graph with placeholder {@link #IN} of {@code inShape} and output {@link #OUT} of {@code outShape}: the same
-     * reduction as {@code op} in the faster form.
+     * A graph with placeholder {@link #IN} of {@code inShape} and output {@link #OUT}: the same reduction as {@code op}
+     * in the faster form, its result (as many values as the op's, in the same order) in the shape that
+     * {@link #outShape} gives, so that the caller can pass a view of the op's output array as its destination. The
+     * op must reduce at least one axis longer than 1.
      */
-    static SameDiff graph(DifferentialFunction op, long[] inShape, long[] outShape, DataType dt) {
+    static SameDiff graph(DifferentialFunction op, long[] inShape, DataType dt) {
         boolean[] reduce = new boolean[inShape.length];
         for (int d : op.getDimensions()) reduce[d < 0 ? d + inShape.length : d] = true;
         SameDiff sd = SameDiff.create();
         SDVariable in = sd.placeHolder(IN, dt, inShape);
         ReduceLowering full = new ReduceLowering(sd, inShape, reduce, dt);
         ReduceLowering m = full.merged();
-        SDVariable r;
-        if (m == null) {
-            r = in;
-        } else {
-            SDVariable x = m == full ? in : in.reshape(m.shape);
-            r = op instanceof Sum ? m.sum(x) : m.max(x);
-        }
-        sd.identity(r.reshape(outShape)).rename(OUT);
+        SDVariable x = m == full ? in : in.reshape(m.shape);
+        (op instanceof Sum ? m.sum(x) : m.max(x)).rename(OUT);
         return sd;
     }
 
