@@ -69,8 +69,13 @@ public final class BenchMain implements Callable<Integer> {
             description = "compare each matching case's output and input gradient with PyTorch's")
     String check;
 
+    /** The arguments as given, for the report's command line. */
+    private String[] given = new String[0];
+
     public static void main(String[] args) {
-        int code = new CommandLine(new BenchMain()).execute(args);
+        BenchMain m = new BenchMain();
+        m.given = args;
+        int code = new CommandLine(m).execute(args);
         if (code != 0) System.exit(code);
     }
 
@@ -118,6 +123,7 @@ public final class BenchMain implements Callable<Integer> {
             info.setProperty("start", start.toString());
             info.setProperty("load_start", Report.loadAvg());
             info.setProperty("include", include);
+            info.setProperty("args", String.join(" ", given));
             Files.createDirectories(csvPath.toAbsolutePath().getParent());
             Path memDir = Path.of(stem + "-memory.d").toAbsolutePath();
             deleteDir(memDir);

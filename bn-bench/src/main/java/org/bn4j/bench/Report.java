@@ -70,6 +70,8 @@ public final class Report {
         s.append("- Run: ").append(info.getProperty("mode", "?")).append(" (`")
                 .append("full".equals(info.getProperty("mode")) ? "mvn -pl bn-bench -am -DskipTests -Pbench verify"
                         : "mvn -pl bn-bench -am -DskipTests -Pbench-quick verify")
+                .append(info.getProperty("args", "").isBlank() || "--quick".equals(info.getProperty("args"))
+                        ? "" : " -Dbench.args=\"" + info.getProperty("args") + "\"")
                 .append("`").append(".*".equals(info.getProperty("include", ".*")) ? ""
                         : ", cases matching `" + info.getProperty("include") + "`").append("), started ").append(info.getProperty("start", "?")).append(", took ")
                 .append(info.getProperty("duration_s", "?")).append(" s.\n");

@@ -392,6 +392,10 @@ final class FusedExecutor {
 
         @Override
         public void run() {
+            // small operands from outside the kernel, read into doubles here (before any worker thread reads them)
+            for (Node n : k.members) {
+                for (Node i : n.in) if (f.stageOf.get(i.root()) != k && !Arrays.equals(i.shape, k.space)) doubles(i);
+            }
             for (Node r : reductions) {
                 double[] a = new double[Math.toIntExact(r.length())];
                 Arrays.fill(a, identity(r.reduction));
@@ -667,29 +671,21 @@ final class FusedExecutor {
 
         /** Per row of the space, the offset of a broadcast operand (strides over the space) at column 0. */
         private long[] rowOffsets(long[] strides) {
-            String key = Arrays.toString(strides);
-            long[] off = rowOffsets.get(key);
-            if (off == null) {
-                synchronized (rowOffsets) {
-                    off = rowOffsets.get(key);
-                    if (off == null) {
-                        long[] space = k.space.length == 0 ? new long[]{1} : k.space;
-                        off = new long[Math.toIntExact(rows)];
-                        long[] cst = cStrides(space);
-                        for (int o = 0; o < rows; o++) {
-                            long rem = (long) o * cols, at = 0;
-                            for (int d = 0; d < rank - 1; d++) {
-                                long idx = rem / cst[d];
-                                rem -= idx * cst[d];
-                                at += idx * strides[d];
-                            }
-                            off[o] = at;
-                        }
-                        rowOffsets.put(key, off);
+            return rowOffsets.computeIfAbsent(Arrays.toString(strides), key -> {
+                long[] space = k.space.length == 0 ? new long[]{1} : k.space;
+                long[] off = new long[Math.toIntExact(rows)];
+                long[] cst = cStrides(space);
+                for (int o = 0; o < rows; o++) {
+                    long rem = (long) o * cols, at = 0;
+                    for (int d = 0; d < rank - 1; d++) {
+                        long idx = rem / cst[d];
+                        rem -= idx * cst[d];
+                        at += idx * strides[d];
                     }
+                    off[o] = at;
                 }
-            }
-            return off;
+                return off;
+            });
         }
     }
 

@@ -26,11 +26,6 @@ final class VectorOps {
     private VectorOps() {
     }
 
-    /** The lane count, for the tile size. */
-    static int lanes() {
-        return L;
-    }
-
     /** dst[d..d+n) = memory elements [e, e+n) of {@code src} (float32 if {@code f32}, else float64). */
     static void load(ByteBuffer src, boolean f32, long e, double[] dst, int d, int n) {
         if (f32) {
