@@ -1,6 +1,7 @@
 package org.bn4j.bench;
 
 import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.results.format.ResultFormatType;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -137,7 +138,7 @@ public final class BenchMain implements Callable<Integer> {
                 if (!shapes.isEmpty()) {
                     String[] methods = quick ? new String[] {"nd4j_assign", "arraycopy_2t"}
                             : new String[] {"nd4j_assign", "arraycopy", "arraycopy_2t"};
-                    ChainedOptionsBuilder o = options(jmh, threads, memDir, CopyBench.class)
+                    ChainedOptionsBuilder o = options(jmh, threads, memDir, CopyBench.class).result(stem + "-jmh-copy.csv")
                             .param("shape", shapes.toArray(String[]::new))
                             .param("method", methods);
                     for (RunResult r : run(o)) {
@@ -150,7 +151,8 @@ public final class BenchMain implements Callable<Integer> {
                 String[] ids = Cases.all().stream().map(Case::id).filter(id -> inc.matcher(id).find())
                         .toArray(String[]::new);
                 if (ids.length > 0) {
-                    ChainedOptionsBuilder o = options(jmh, threads, memDir, NormBench.class).param("id", ids);
+                    ChainedOptionsBuilder o = options(jmh, threads, memDir, NormBench.class).param("id", ids)
+                            .result(stem + "-jmh-norm.csv");
                     for (RunResult r : run(o)) {
                         Case c = Cases.get(r.getParams().getParam("id"));
                         String bm = r.getParams().getBenchmark();
@@ -163,7 +165,8 @@ public final class BenchMain implements Callable<Integer> {
                 String[] nets = Cases.nets().keySet().stream().filter(n -> inc.matcher("train|" + n).find())
                         .toArray(String[]::new);
                 if (nets.length > 0) {
-                    ChainedOptionsBuilder o = options(jmh, threads, null, TrainBench.class).param("net", nets);
+                    ChainedOptionsBuilder o = options(jmh, threads, null, TrainBench.class).param("net", nets)
+                            .result(stem + "-jmh-train.csv");
                     for (RunResult r : run(o)) {
                         double ms = median(r);
                         train.add(String.format(Locale.ROOT, "%s,%d,%.6f,%.1f", r.getParams().getParam("net"),
@@ -337,7 +340,9 @@ public final class BenchMain implements Callable<Integer> {
             // the memory probe needs a fresh JVM per case
             jvm.add("-Dbench.memdir=" + memDir);
         }
+        // JMH's own results (every percentile of every case) go to a CSV file of JMH's format beside ours
         return new OptionsBuilder()
+                .resultFormat(ResultFormatType.CSV)
                 .include(Pattern.quote(bench.getName()) + "\\.")
                 .threads(1)
                 .shouldFailOnError(true)
