@@ -13,7 +13,6 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.CustomOp;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
-import org.nd4j.linalg.api.ops.Op.Type;
 import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -139,10 +138,12 @@ final class FusedExecutor {
             for (Node o : program.outputs) {
                 if (res.containsKey(o.name)) continue;
                 INDArray dest = into.get(o.name);
-                INDArray value = value(o);
-                if (buffers.direct.containsKey(o) && value == dest) {
+                if (buffers.direct.containsKey(o) && mem[o.id] == dest) {   // written in place
                     res.put(o.name, dest);
-                } else if (dest != null) {
+                    continue;
+                }
+                INDArray value = value(o);
+                if (dest != null) {
                     res.put(o.name, dest.assign(value));
                 } else {
                     res.put(o.name, buffers.direct.containsKey(o) ? value : value.dup('c'));
