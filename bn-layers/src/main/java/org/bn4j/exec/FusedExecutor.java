@@ -470,46 +470,69 @@ final class FusedExecutor {
             long count = 1;
             for (int i = 0; i < r.axes.length; i++) if (r.axes[i]) count *= r.in[0].shape[i];
             double div = r.reduction == Reduction.MEAN ? count : 1;
-            forEach(r.shape, block, i -> a[i] = ScalarOps.round(a[i] / div, r.dataType));
+            forEachRun(r.shape, block, (from, to) -> {
+                for (int i = from; i < to; i++) a[i] = ScalarOps.round(a[i] / div, r.dataType);
+            });
         }
 
         private void computeSmall(Node n, long[] block) {
             double[] out = small[n.id];
             long[] shape = Program.padded(n.shape, rank);
             double[] a = doubles(n.in[0]);
-            long[] sa = broadcastStrides(n.in[0].shape, shape);
             double[] b = n.in.length > 1 ? doubles(n.in[1]) : null;
-            long[] sb = n.in.length > 1 ? broadcastStrides(n.in[1].shape, shape) : null;
+            // operands of the output's shape or of one element index directly; others through broadcast strides
+            int ka = kindOf(n.in[0], shape), kb = b == null ? SCALAR : kindOf(n.in[1], shape);
+            if (ka != BROADCAST && kb != BROADCAST) {
+                forEachRun(n.shape, block, (from, to) -> {
+                    for (int i = from; i < to; i++) {
+                        double x = a[ka == SAME ? i : 0], y = b == null ? 0 : b[kb == SAME ? i : 0];
+                        out[i] = ScalarOps.round(ScalarOps.apply(n.op, x, y, n.param), n.dataType);
+                    }
+                });
+                return;
+            }
+            long[] sa = broadcastStrides(n.in[0].shape, shape);
+            long[] sb = b != null ? broadcastStrides(n.in[1].shape, shape) : null;
             long[] st = cStrides(shape);
-            forEach(n.shape, block, i -> {
-                long oa = 0, ob = 0, rem = i;
-                for (int d = 0; d < shape.length; d++) {
-                    long idx = rem / st[d];
-                    rem -= idx * st[d];
-                    oa += idx * sa[d];
-                    if (sb != null) ob += idx * sb[d];
+            forEachRun(n.shape, block, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    long oa = 0, ob = 0, rem = i;
+                    for (int d = 0; d < shape.length; d++) {
+                        long idx = rem / st[d];
+                        rem -= idx * st[d];
+                        oa += idx * sa[d];
+                        if (sb != null) ob += idx * sb[d];
+                    }
+                    out[i] = ScalarOps.round(ScalarOps.apply(n.op, a[(int) oa], b == null ? 0 : b[(int) ob], n.param), n.dataType);
                 }
-                out[i] = ScalarOps.round(ScalarOps.apply(n.op, a[(int) oa], b == null ? 0 : b[(int) ob], n.param), n.dataType);
             });
         }
 
-        /** Calls {@code body} with every flat index of a keepDims-shaped value within a block (null: all). */
-        private void forEach(long[] shape0, long[] block, IntBody body) {
+        private static final int SAME = 0, SCALAR = 1, BROADCAST = 2;
+
+        private int kindOf(Node operand, long[] shape) {
+            if (operand.length() == 1) return SCALAR;
+            return Arrays.equals(Program.padded(operand.shape, shape.length), shape) ? SAME : BROADCAST;
+        }
+
+        /**
+         * Calls {@code body} with the runs [from, to) of flat indexes of a keepDims-shaped value that lie within a
+         * block (null: the whole value, one run).
+         */
+        private void forEachRun(long[] shape0, long[] block, RunBody body) {
             long[] shape = Program.padded(shape0, rank);
             int len = Math.toIntExact(Program.length(shape));
             int b = k.blockAxis;
             if (block == null || b < 0 || shape[b] == 1) {
-                for (int i = 0; i < len; i++) body.run(i);
+                body.run(0, len);
                 return;
             }
             long inner = 1;
             for (int d = b + 1; d < rank; d++) inner *= shape[d];
             long outer = len / (inner * shape[b]);
             for (long o = 0; o < outer; o++) {
-                for (long m = block[0]; m < block[1]; m++) {
-                    long base = (o * shape[b] + m) * inner;
-                    for (long q = 0; q < inner; q++) body.run((int) (base + q));
-                }
+                long base = o * shape[b] * inner;
+                body.run((int) (base + block[0] * inner), (int) (base + block[1] * inner));
             }
         }
 
@@ -694,8 +717,8 @@ final class FusedExecutor {
         void run(int thread, double[][] partials);
     }
 
-    private interface IntBody {
-        void run(int i);
+    private interface RunBody {
+        void run(int from, int to);
     }
 
     private static double identity(Reduction r) {
