@@ -26,6 +26,6 @@ for rep in $(seq 1 "${REPS:-1}"); do
     echo "== $c (round $rep), load $(cut -d' ' -f1-3 /proc/loadavg)"
     [ -n "${BASE:-}" ] && loop "$base" "$c" "" | sed "s/^/base $BASE: /"
     loop "$root" "$c" "-Dbn4j.exec=unfused" | sed 's/^/unfused: /'
-    loop "$root" "$c" "" | sed 's/^/fused:   /'
+    loop "$root" "$c" "-Dbn4j.exec=fused" | sed 's/^/fused:   /'
   done
 done

@@ -331,7 +331,7 @@ public final class BenchMain implements Callable<Integer> {
         List<String> jvm = new ArrayList<>(List.of(
                 "-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch",
                 // bn4j's fused executor (the Vector API); the bn4j_unfused cases run the other path
-                "--add-modules", "jdk.incubator.vector",
+                "--add-modules", "jdk.incubator.vector", "-Dbn4j.exec=fused",
                 // ND4J's off-heap buffers are tracked by JavaCPP, whose limit defaults to -Xmx
                 "-Dorg.bytedeco.javacpp.maxbytes=8g", "-Dorg.bytedeco.javacpp.maxphysicalbytes=16g",
                 "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=" + threads,

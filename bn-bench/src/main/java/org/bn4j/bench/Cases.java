@@ -64,7 +64,7 @@ public final class Cases {
         kernel("batchnorm", "pytorch", BN_SHAPES, s -> new TorchKernel(TorchKernel.Op.BATCH_NORM, s));
         kernel("layernorm", "pytorch", LN_SHAPES, s -> new TorchKernel(TorchKernel.Op.LAYER_NORM, s));
 
-        // bn4j layers (one line each), run the way the JVM is set up (fused with the Vector API)
+        // bn4j layers (one line each), through the fused executor (the bench JVMs run with -Dbn4j.exec=fused)
         layer("batchnorm", "bn4j", BN_SHAPES, () -> new BatchNorm.Builder().build());
         // the same layers through the unfused executor, the path without the Vector API
         kernel("batchnorm", UNFUSED, BN_SHAPES, s -> unfused(new Dl4jLayerKernel(() -> new BatchNorm.Builder().build(), s)));

@@ -217,7 +217,7 @@ public final class Report {
 
     /**
      * The speed targets of the fusing executor (issue 14), checked against this run's forward+backward medians of
-     * bn4j's default path (fused when the bench runs with the Vector API): batch norm and layer norm at most 1.0× the
+     * the fused path (the bench runs with it): batch norm and layer norm at most 1.0× the
      * time of PyTorch's at shapes of at least 2^20 elements and 1.5× at smaller ones; the variants at most 1.3× bn4j's
      * batch norm (noisy batch norm and noise injection 2×); weight norm at most 1.5× DL4J's plain layer. The unfused
      * path is shown beside the fused one, without a target.
@@ -256,8 +256,9 @@ public final class Report {
         s.append("Forward+backward, this run, against the targets of the fusing executor (issue 14): batch norm and "
                 + "layer norm at most 1.0× PyTorch's time at shapes of at least 2^20 elements and 1.5× at smaller "
                 + "ones; the variants at most 1.3× bn4j's batch norm (noisy batch norm and noise injection 2×); weight "
-                + "norm at most 1.5× DL4J's plain dense/convolution layer. `bn4j` is the path the JVM was set up for "
-                + "(fused with `--add-modules jdk.incubator.vector`), `" + Cases.UNFUSED + "` the unfused executor. ")
+                + "norm at most 1.5× DL4J's plain dense/convolution layer. `bn4j` is the fused executor (the bench "
+                + "runs with `--add-modules jdk.incubator.vector -Dbn4j.exec=fused`), `" + Cases.UNFUSED
+                + "` the unfused one, bn4j's default. ")
                 .append(met).append(" of ").append(judged).append(" met.\n\n");
         s.append("| layer | shape | measure | value | target | |\n|---|---|---|---:|---|---|\n");
         for (String[] r : out) s.append("| ").append(String.join(" | ", r)).append(" |\n");

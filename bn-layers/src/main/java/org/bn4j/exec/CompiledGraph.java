@@ -17,15 +17,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * A SameDiff graph built once, with fixed placeholder and output names, and run by an executor planned on the first
  * call for that call's input shapes. The graph stays the definition of what is computed; the executors run it:
  * <ul>
- *   <li><b>fused</b> ({@link Path#FUSED}): the graph compiled into kernels that each make one pass over memory per
- *       phase, block by block, with the Vector API (see the package's {@code FusedExecutor}). The default when the
- *       JVM runs with {@code --add-modules jdk.incubator.vector}; its kernels run on {@code -Dbn4j.exec.threads}
- *       threads (default: {@code OMP_NUM_THREADS} if set, else the number of processors).</li>
- *   <li><b>unfused</b> ({@link Path#UNFUSED}): the graph's ND4J ops one by one on reused arrays ({@link GraphExecutor});
- *       the path without the Vector API.</li>
+ *   <li><b>unfused</b> ({@link Path#UNFUSED}, the default): the graph's ND4J ops one by one on reused arrays
+ *       ({@link GraphExecutor}).</li>
+ *   <li><b>fused</b> ({@link Path#FUSED}): the graph compiled into kernels that make one pass over memory per phase,
+ *       block by block, with the Vector API (see the package's {@code FusedExecutor}); its kernels run on
+ *       {@code -Dbn4j.exec.threads} threads (default: {@code OMP_NUM_THREADS} if set, else the number of processors).
+ *       It needs the JVM started with {@code --add-modules jdk.incubator.vector} and is chosen with
+ *       {@code -Dbn4j.exec=fused}; it is not the default yet because on the project's machine it is still slower
+ *       than the unfused executor at most shapes (see the project's docs/performance-profile.md).</li>
  *   <li><b>SameDiff</b> ({@link Path#SAMEDIFF}): {@code SameDiff.output}, a session per call; the reference.</li>
  * </ul>
- * {@code -Dbn4j.exec=fused|unfused|samediff} chooses the path for every graph (read at each call).
+ * {@code -Dbn4j.exec=fused|unfused|samediff} chooses the path for every graph (read at each call);
+ * {@link #withPath} for the graphs run on one thread. Fused without the Vector API runs unfused (said once at INFO).
  * A graph that the fused executor cannot plan runs unfused, and one the unfused executor cannot plan runs through
  * SameDiff; each such fallback is logged once as a warning. With {@code -Dbn4j.exec.strict=true} (the project's tests)
  * a fallback throws {@link IllegalStateException} instead.
@@ -71,16 +74,23 @@ public final class CompiledGraph {
     }
 
     /**
-     * The path graphs take on this thread now: the one {@link #withPath} set, else {@code -Dbn4j.exec}, else fused if
-     * the Vector API is present (fused without it means unfused).
+     * The path graphs take on this thread now: the one {@link #withPath} set, else {@code -Dbn4j.exec}, else unfused
+     * (fused without the Vector API means unfused).
      */
     public static Path defaultPath() {
         Path path = PATH.get();
         if (path == null) {
             String p = System.getProperty("bn4j.exec");
-            path = p != null ? Path.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT)) : Path.FUSED;
+            path = p != null ? Path.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT)) : Path.UNFUSED;
         }
-        return path == Path.FUSED && !Simd.available() ? Path.UNFUSED : path;
+        if (path == Path.FUSED && !Simd.available()) {
+            if (TOLD_SIMD.compareAndSet(false, true)) {
+                log.info("bn4j: the fused executor needs the Vector API; start the JVM with --add-modules "
+                        + "jdk.incubator.vector to use it (running the unfused executor)");
+            }
+            return Path.UNFUSED;
+        }
+        return path;
     }
 
     /** Runs {@code body} with every graph run on this thread taking {@code path} (for tests and benchmarks). */
@@ -144,9 +154,6 @@ public final class CompiledGraph {
                     fusedFailed = true;
                     fallback("fused executor", "unfused executor", e);
                 }
-            } else if (!Simd.available() && TOLD_SIMD.compareAndSet(false, true)) {
-                log.info("bn4j: the fused executor is off (the Vector API is not present); start the JVM with "
-                        + "--add-modules jdk.incubator.vector to turn it on");
             }
             if (!unfusedFailed) {
                 try {

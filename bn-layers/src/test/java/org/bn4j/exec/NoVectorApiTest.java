@@ -31,6 +31,8 @@ class NoVectorApiTest {
     void runsUnfusedWithoutTheModule() {
         assertFalse(ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(), "this test runs without the module");
         assertEquals(CompiledGraph.Path.UNFUSED, CompiledGraph.defaultPath());
+        assertEquals(CompiledGraph.Path.UNFUSED, CompiledGraph.withPath(CompiledGraph.Path.FUSED, CompiledGraph::defaultPath),
+                "asking for the fused path without the module gives the unfused one");
 
         SameDiff sd = SameDiff.create();
         SDVariable x = sd.placeHolder("x", DataType.FLOAT, 8, 4);
