@@ -54,6 +54,9 @@ import java.util.Set;
  *       write into the buffer of an input that is not used afterwards. Fresh native allocations cost first-touch
  *       page faults on every call (DL4J-NOTES), which is what this avoids.</li>
  *   <li>{@code reshape} and {@code identity} are views (no copy) when the input is contiguous.</li>
+ *   <li>A {@code sum} or {@code max} over given axes runs as {@link ReduceLowering}'s graph of faster ND4J ops
+ *       (ones-vector matrix–vector products, maxima in blocks of rows), planned by a nested executor that writes
+ *       into a view of the reduction's output.</li>
  *   <li>Two rewrites that compute the same values with a faster kernel: a matrix product with a [1,k] or [k,1]
  *       operand runs as a BLAS matrix–vector product ({@link #matrixVectorForm}), and {@code (a ⊙ s) ⊙ c} with a
  *       large {@code a} and small {@code s}, {@code c} runs as {@code a ⊙ (s ⊙ c)} ({@link #reassociate}).</li>
