@@ -1,6 +1,10 @@
 package org.bn4j.bench;
 
 import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.results.format.ResultFormatType;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
@@ -17,77 +21,86 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
+import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 
 /**
  * Runs the whole bench through JMH's Java API and writes the CSV, the markdown report and the plot.
  *
- * <pre>
- *   BenchMain [--quick] [--include REGEX] [--skip-copy] [--skip-train] [--skip-norm]
- *             [--csv FILE] [--md FILE] [--png FILE] [--note TEXT] [--report-only] [--list]
- *             [--jmh forks,warmupIterations,warmupMs,iterations,iterationMs] [--smoke [REGEX]] [--check [REGEX]]
- * </pre>
- *
- * Full run: JMH SampleTime, 2 forks × (2 × 1 s warm-up + 3 × 1 s measurement) per benchmark and case;
+ * <p>Full run: JMH SampleTime, 2 forks × (2 × 1 s warm-up + 3 × 1 s measurement) per benchmark and case;
  * writes target/bench.csv, target/bench-memory.csv, target/bench-train.csv, ../docs/performance.md and
- * ../docs/performance.png (paths relative to the bn-bench folder). Quick run ({@code --quick}): 1 fork ×
- * no fork: every case in this JVM, 1 × 0.3 s warm-up + 2 × 0.4 s measurement, two copy methods, no
- * memory probe; writes target/bench-quick*.{csv,md,png}.
- * {@code --report-only} rewrites the markdown and plot from existing CSVs. Thread settings come from the
- * environment ({@code OMP_NUM_THREADS}) and {@code -Dbench.threads} (default 2), passed on to PyTorch.
+ * ../docs/performance.png (paths relative to the bn-bench folder). Quick run ({@code --quick}): no fork (every case
+ * in this JVM), 1 × 0.3 s warm-up + 2 × 0.4 s measurement, two copy methods, no memory probe; writes
+ * target/bench-quick*.{csv,md,png}. {@code --report-only} rewrites the markdown and plot from existing CSVs. Thread
+ * settings come from the environment ({@code OMP_NUM_THREADS}) and {@code -Dbench.threads} (default 2), passed on to
+ * PyTorch. Options take one dash or two ({@code -quick} or {@code --quick}); {@code --help} lists them.
  */
-public final class BenchMain {
+@Command(name = "BenchMain", mixinStandardHelpOptions = true,
+        description = "bn4j's layers beside DL4J's and PyTorch's, a copy ceiling and a training step, through JMH.")
+public final class BenchMain implements Callable<Integer> {
 
-    private BenchMain() {
+    @Option(names = {"--quick", "-quick"}, description = "every case in one JVM, short iterations, no memory probe")
+    boolean quick;
+    @Option(names = {"--report-only", "-report-only"}, description = "rewrite the markdown and plot from the CSVs of an earlier run")
+    boolean reportOnly;
+    @Option(names = {"--skip-copy", "-skip-copy"}, description = "leave out the copy ceiling")
+    boolean skipCopy;
+    @Option(names = {"--skip-train", "-skip-train"}, description = "leave out the training step")
+    boolean skipTrain;
+    @Option(names = {"--skip-norm", "-skip-norm"}, description = "leave out the normalization layers")
+    boolean skipNorm;
+    @Option(names = {"--include", "-include"}, paramLabel = "REGEX", description = "only cases whose id matches (layer|engine|shape, copy|copy|shape, train|net)")
+    String include = ".*";
+    @Option(names = {"--csv", "-csv"}, paramLabel = "FILE", description = "timing CSV (relative to bn-bench/)")
+    String csv;
+    @Option(names = {"--md", "-md"}, paramLabel = "FILE", description = "markdown report")
+    String md;
+    @Option(names = {"--png", "-png"}, paramLabel = "FILE", description = "plot")
+    String png;
+    @Option(names = {"--note", "-note"}, paramLabel = "TEXT", description = "a line quoted at the top of the markdown")
+    String note;
+    @Option(names = {"--jmh", "-jmh"}, paramLabel = "F,WI,WMS,I,IMS", description = "forks, warm-up iterations × ms, measurement iterations × ms (full: 2,2,1000,3,1000)")
+    String jmhSpec;
+    @Option(names = {"--list", "-list"}, description = "print the case ids")
+    boolean list;
+    @Option(names = {"--smoke", "-smoke"}, arity = "0..1", fallbackValue = ".*", paramLabel = "REGEX",
+            description = "run each matching case three times in this JVM, no JMH")
+    String smoke;
+    @Option(names = {"--check", "-check"}, arity = "0..1", fallbackValue = ".*", paramLabel = "REGEX",
+            description = "compare each matching case's output and input gradient with PyTorch's")
+    String check;
+
+    /** The arguments as given, for the report's command line. */
+    private String[] given = new String[0];
+
+    public static void main(String[] args) {
+        BenchMain m = new BenchMain();
+        m.given = args;
+        int code = new CommandLine(m).execute(args);
+        if (code != 0) System.exit(code);
     }
 
-    public static void main(String[] args) throws Exception {
-        boolean quick = false;
-        boolean reportOnly = false;
-        boolean skipCopy = false;
-        boolean skipTrain = false;
-        boolean skipNorm = false;
-        String include = ".*";
-        String csv = null;
-        String md = null;
-        String png = null;
-        String note = null;
-        String jmhSpec = null;
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i].startsWith("-") && !args[i].startsWith("--") ? "-" + args[i] : args[i];
-            switch (a) {
-                case "--quick" -> quick = true;
-                case "--report-only" -> reportOnly = true;
-                case "--skip-copy" -> skipCopy = true;
-                case "--skip-train" -> skipTrain = true;
-                case "--skip-norm" -> skipNorm = true;
-                case "--include" -> include = args[++i];
-                case "--csv" -> csv = args[++i];
-                case "--md" -> md = args[++i];
-                case "--png" -> png = args[++i];
-                case "--note" -> note = args[++i];
-                case "--jmh" -> jmhSpec = args[++i];
-                case "--smoke" -> {
-                    smoke(args.length > i + 1 ? args[++i] : ".*");
-                    return;
-                }
-                case "--check" -> {
-                    check(args.length > i + 1 ? args[++i] : ".*");
-                    return;
-                }
-                case "--list" -> {
-                    Cases.all().forEach(c -> System.out.println(c.id()));
-                    Cases.nets().keySet().forEach(n -> System.out.println("train|" + n));
-                    return;
-                }
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
-            }
+    @Override
+    public Integer call() throws Exception {
+        if (smoke != null) {
+            smoke(smoke);
+            return 0;
+        }
+        if (check != null) {
+            check(check);
+            return 0;
+        }
+        if (list) {
+            Cases.all().forEach(c -> System.out.println(c.id()));
+            Cases.nets().keySet().forEach(n -> System.out.println("train|" + n));
+            return 0;
         }
         String base = quick ? "target/bench-quick" : "target/bench";
         Path csvPath = Path.of(csv != null ? csv : base + ".csv");
         String stem = csvPath.toString().replaceFirst("\\.csv$", "");
         Path memCsv = Path.of(stem + "-memory.csv");
         Path trainCsv = Path.of(stem + "-train.csv");
+        Path passesCsv = Path.of(stem + "-passes.csv");
         Path mdPath = Path.of(md != null ? md : quick || csv != null ? stem + ".md" : "../docs/performance.md");
         Path pngPath = Path.of(png != null ? png : mdPath.toString().replaceFirst("\\.md$", "") + ".png");
 
@@ -111,6 +124,7 @@ public final class BenchMain {
             info.setProperty("start", start.toString());
             info.setProperty("load_start", Report.loadAvg());
             info.setProperty("include", include);
+            info.setProperty("args", String.join(" ", given));
             Files.createDirectories(csvPath.toAbsolutePath().getParent());
             Path memDir = Path.of(stem + "-memory.d").toAbsolutePath();
             deleteDir(memDir);
@@ -124,7 +138,7 @@ public final class BenchMain {
                 if (!shapes.isEmpty()) {
                     String[] methods = quick ? new String[] {"nd4j_assign", "arraycopy_2t"}
                             : new String[] {"nd4j_assign", "arraycopy", "arraycopy_2t"};
-                    ChainedOptionsBuilder o = options(jmh, threads, memDir, CopyBench.class)
+                    ChainedOptionsBuilder o = options(jmh, threads, memDir, CopyBench.class).result(stem + "-jmh-copy.csv")
                             .param("shape", shapes.toArray(String[]::new))
                             .param("method", methods);
                     for (RunResult r : run(o)) {
@@ -137,7 +151,8 @@ public final class BenchMain {
                 String[] ids = Cases.all().stream().map(Case::id).filter(id -> inc.matcher(id).find())
                         .toArray(String[]::new);
                 if (ids.length > 0) {
-                    ChainedOptionsBuilder o = options(jmh, threads, memDir, NormBench.class).param("id", ids);
+                    ChainedOptionsBuilder o = options(jmh, threads, memDir, NormBench.class).param("id", ids)
+                            .result(stem + "-jmh-norm.csv");
                     for (RunResult r : run(o)) {
                         Case c = Cases.get(r.getParams().getParam("id"));
                         String bm = r.getParams().getBenchmark();
@@ -150,7 +165,8 @@ public final class BenchMain {
                 String[] nets = Cases.nets().keySet().stream().filter(n -> inc.matcher("train|" + n).find())
                         .toArray(String[]::new);
                 if (nets.length > 0) {
-                    ChainedOptionsBuilder o = options(jmh, threads, null, TrainBench.class).param("net", nets);
+                    ChainedOptionsBuilder o = options(jmh, threads, null, TrainBench.class).param("net", nets)
+                            .result(stem + "-jmh-train.csv");
                     for (RunResult r : run(o)) {
                         double ms = median(r);
                         train.add(String.format(Locale.ROOT, "%s,%d,%.6f,%.1f", r.getParams().getParam("net"),
@@ -183,6 +199,16 @@ public final class BenchMain {
                 t.addAll(train);
                 Files.write(trainCsv, t);
             }
+            if (!skipNorm) {
+                List<String> p = new ArrayList<>();
+                p.add(Passes.HEADER);
+                for (Case c : Cases.all()) {
+                    if (!c.engine().equals("bn4j") || !Passes.LAYERS.containsKey(c.layer()) || !inc.matcher(c.id()).find()) continue;
+                    double[] fb = Passes.of(c.layer(), c.shape());
+                    p.add(String.format(Locale.ROOT, "%s,%s,%.1f,%.1f", c.layer(), c.shape(), fb[0], fb[1]));
+                }
+                Files.write(passesCsv, p);
+            }
             info.setProperty("load_end", Report.loadAvg());
             info.setProperty("duration_s", Long.toString(Duration.between(start, Instant.now()).toSeconds()));
             info.putAll(Report.machine());
@@ -197,8 +223,9 @@ public final class BenchMain {
                 info.load(r);
             }
         }
-        Report.write(info, csvPath, memCsv, trainCsv, mdPath, pngPath, note);
+        Report.write(info, csvPath, memCsv, trainCsv, passesCsv, mdPath, pngPath, note);
         System.out.println("wrote " + mdPath.toAbsolutePath().normalize() + " and " + pngPath.toAbsolutePath().normalize());
+        return 0;
     }
 
     /** Runs every matching case once per pass in this JVM, without JMH: a check that everything loads. */
@@ -303,6 +330,8 @@ public final class BenchMain {
     static ChainedOptionsBuilder options(Jmh jmh, int threads, Path memDir, Class<?> bench) {
         List<String> jvm = new ArrayList<>(List.of(
                 "-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch",
+                // bn4j's fused executor (the Vector API); the bn4j_unfused cases run the other path
+                "--add-modules", "jdk.incubator.vector", "-Dbn4j.exec=fused",
                 // ND4J's off-heap buffers are tracked by JavaCPP, whose limit defaults to -Xmx
                 "-Dorg.bytedeco.javacpp.maxbytes=8g", "-Dorg.bytedeco.javacpp.maxphysicalbytes=16g",
                 "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=" + threads,
@@ -311,7 +340,9 @@ public final class BenchMain {
             // the memory probe needs a fresh JVM per case
             jvm.add("-Dbench.memdir=" + memDir);
         }
+        // JMH's own results (every percentile of every case) go to a CSV file of JMH's format beside ours
         return new OptionsBuilder()
+                .resultFormat(ResultFormatType.CSV)
                 .include(Pattern.quote(bench.getName()) + "\\.")
                 .threads(1)
                 .shouldFailOnError(true)

@@ -1,5 +1,6 @@
 package org.bn4j.bench;
 
+import org.bn4j.exec.CompiledGraph;
 import org.bn4j.layers.BatchNorm;
 import org.bn4j.layers.GhostBatchNorm;
 import org.bn4j.layers.LayerNorm;
@@ -33,15 +34,21 @@ public final class Cases {
     /** Batch-norm shapes: [N,F] small and large, NCHW medium and large, and one RNN shape NCW [N,C,T]. */
     public static final List<String> BN_SHAPES =
             List.of("256x1024", "4096x1024", "64x64x32x32", "32x128x28x28", "32x256x64");
-    /** Layer-norm shapes: [N,F], normalized over F. */
-    public static final List<String> LN_SHAPES = List.of("4096x1024");
+    /** Layer-norm shapes: [N,F], normalized over F, small and large. */
+    public static final List<String> LN_SHAPES = List.of("256x1024", "4096x1024");
+    /** Ghost batch norm (ghost batches of 32): the batch-norm shapes and a small one of two ghost batches. */
+    public static final List<String> GHOST_SHAPES =
+            List.of("64x1024", "256x1024", "4096x1024", "64x64x32x32", "32x128x28x28", "32x256x64");
     /** Weight-norm dense input [N, nIn]. */
     public static final List<String> WN_DENSE_SHAPES = List.of("4096x1024");
     /** Weight-norm convolution input NCHW. */
     public static final List<String> WN_CONV_SHAPES = List.of("32x128x28x28");
     /** Shapes for the memory-copy ceiling: every distinct size above. */
     public static final List<String> COPY_SHAPES =
-            List.of("256x1024", "4096x1024", "64x64x32x32", "32x128x28x28", "32x256x64");
+            List.of("64x1024", "256x1024", "4096x1024", "64x64x32x32", "32x128x28x28", "32x256x64");
+
+    /** The engine name of bn4j's layers through the unfused executor. */
+    public static final String UNFUSED = "bn4j_unfused";
 
     private static final Map<String, Case> CASES = new LinkedHashMap<>();
     private static final Map<String, Supplier<Layer>> NETS = new LinkedHashMap<>();
@@ -57,11 +64,14 @@ public final class Cases {
         kernel("batchnorm", "pytorch", BN_SHAPES, s -> new TorchKernel(TorchKernel.Op.BATCH_NORM, s));
         kernel("layernorm", "pytorch", LN_SHAPES, s -> new TorchKernel(TorchKernel.Op.LAYER_NORM, s));
 
-        // bn4j layers (one line each)
+        // bn4j layers (one line each), through the fused executor (the bench JVMs run with -Dbn4j.exec=fused)
         layer("batchnorm", "bn4j", BN_SHAPES, () -> new BatchNorm.Builder().build());
+        // the same layers through the unfused executor, the path without the Vector API
+        kernel("batchnorm", UNFUSED, BN_SHAPES, s -> unfused(new Dl4jLayerKernel(() -> new BatchNorm.Builder().build(), s)));
+        kernel("layernorm", UNFUSED, LN_SHAPES, s -> unfused(new Dl4jLayerKernel(() -> new LayerNorm.Builder().build(), s)));
         layer("lpbatchnorm_p1", "bn4j", BN_SHAPES, () -> new LpBatchNorm.Builder().p(1).build());
         layer("lpbatchnorm_top1", "bn4j", BN_SHAPES, () -> new LpBatchNorm.Builder().topK(1).build());
-        layer("ghostbatchnorm_32", "bn4j", BN_SHAPES, () -> new GhostBatchNorm.Builder().virtualBatchSize(32).build());
+        layer("ghostbatchnorm_32", "bn4j", GHOST_SHAPES, () -> new GhostBatchNorm.Builder().virtualBatchSize(32).build());
         layer("noisybatchnorm", "bn4j", BN_SHAPES, () -> new NoisyBatchNorm.Builder().build());
         layer("noiseinjection", "bn4j", BN_SHAPES, () -> new NoiseInjection.Builder().build());
         layer("layernorm", "bn4j", LN_SHAPES, () -> new LayerNorm.Builder().build());
@@ -83,6 +93,37 @@ public final class Cases {
     }
 
     private Cases() {
+    }
+
+    /** A kernel whose calls run every graph through the unfused executor. */
+    static Kernel unfused(Kernel k) {
+        return new Kernel() {
+            @Override
+            public Object fwd() {
+                return CompiledGraph.withPath(CompiledGraph.Path.UNFUSED, k::fwd);
+            }
+
+            @Override
+            public Object fwdbwd() {
+                return CompiledGraph.withPath(CompiledGraph.Path.UNFUSED, k::fwdbwd);
+            }
+
+            @Override
+            public float[][] compute(float[] x, float[] dy) {
+                return CompiledGraph.withPath(CompiledGraph.Path.UNFUSED, () -> k.compute(x, dy));
+            }
+
+            @Override
+            public Kernel tiny() {
+                Kernel t = k.tiny();
+                return t == null ? null : unfused(t);
+            }
+
+            @Override
+            public void close() {
+                k.close();
+            }
+        };
     }
 
     /** Adds a DL4J-API layer (DL4J's or bn4j's) for the given shapes. */

@@ -1,6 +1,6 @@
 package org.bn4j.bench;
 
-import org.bn4j.core.CompiledGraph;
+import org.bn4j.exec.CompiledGraph;
 import org.bn4j.core.Layout;
 import org.bn4j.core.NormCore;
 import org.bn4j.layers.AbstractNormLayer;

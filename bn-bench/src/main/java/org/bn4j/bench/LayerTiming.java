@@ -1,5 +1,6 @@
 package org.bn4j.bench;
 
+import org.bn4j.exec.CompiledGraph;
 import org.bn4j.layers.BatchNorm;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 
@@ -42,9 +43,12 @@ public final class LayerTiming {
         Map<String, Runnable> jobs = new LinkedHashMap<>();
         for (boolean ws : new boolean[]{false, true}) {
             String w = ws ? "ws" : "no-ws";
-            Dl4jLayerKernel bn4j = new Dl4jLayerKernel(() -> new BatchNorm.Builder().build(), shape, false, ws);
-            jobs.put("bn4j " + w + " fwd", bn4j::fwd);
-            jobs.put("bn4j " + w + " fwdbwd", bn4j::fwdbwd);
+            for (CompiledGraph.Path path : new CompiledGraph.Path[]{CompiledGraph.Path.FUSED, CompiledGraph.Path.UNFUSED}) {
+                Dl4jLayerKernel bn4j = new Dl4jLayerKernel(() -> new BatchNorm.Builder().build(), shape, false, ws);
+                String name = "bn4j-" + path.name().toLowerCase(Locale.ROOT) + " " + w;
+                jobs.put(name + " fwd", () -> CompiledGraph.withPath(path, bn4j::fwd));
+                jobs.put(name + " fwdbwd", () -> CompiledGraph.withPath(path, bn4j::fwdbwd));
+            }
             if (shape.rank() != 3) {   // DL4J's layer mis-handles NCW input (see Dl4jLayerKernel)
                 Dl4jLayerKernel dl4j = new Dl4jLayerKernel(() -> new BatchNormalization.Builder().build(), shape, false, ws);
                 jobs.put("dl4j " + w + " fwd", dl4j::fwd);

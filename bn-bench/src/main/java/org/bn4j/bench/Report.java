@@ -26,15 +26,15 @@ public final class Report {
 
     public static final String MEM_HEADER = "layer,shape,engine,pass,peak_bytes";
     public static final String TRAIN_HEADER = "net,batch,median_ms,examples_per_s";
-    private static final List<String> ENGINE_ORDER = List.of("pytorch", "bn4j", "dl4j");
-    private static final Map<String, Color> COLORS = Map.of(
-            "pytorch", new Color(238, 76, 44), "bn4j", new Color(33, 113, 181), "dl4j", new Color(253, 174, 97));
+    private static final List<String> ENGINE_ORDER = List.of("pytorch", "bn4j", Cases.UNFUSED, "dl4j");
+    private static final Map<String, Color> COLORS = Map.of("pytorch", new Color(238, 76, 44), "bn4j",
+            new Color(33, 113, 181), Cases.UNFUSED, new Color(107, 174, 214), "dl4j", new Color(253, 174, 97));
 
     private Report() {
     }
 
-    public static void write(Properties info, Path csv, Path memCsv, Path trainCsv, Path md, Path png, String note)
-            throws IOException {
+    public static void write(Properties info, Path csv, Path memCsv, Path trainCsv, Path passesCsv, Path md, Path png,
+                             String note) throws IOException {
         List<Row> all = readRows(csv);
         List<Row> copies = all.stream().filter(r -> r.engine().equals("copy")).toList();
         List<Row> rows = new ArrayList<>(all.stream().filter(r -> !r.engine().equals("copy")).toList());
@@ -70,6 +70,8 @@ public final class Report {
         s.append("- Run: ").append(info.getProperty("mode", "?")).append(" (`")
                 .append("full".equals(info.getProperty("mode")) ? "mvn -pl bn-bench -am -DskipTests -Pbench verify"
                         : "mvn -pl bn-bench -am -DskipTests -Pbench-quick verify")
+                .append(info.getProperty("args", "").isBlank() || "--quick".equals(info.getProperty("args"))
+                        ? "" : " -Dbench.args=\"" + info.getProperty("args") + "\"")
                 .append("`").append(".*".equals(info.getProperty("include", ".*")) ? ""
                         : ", cases matching `" + info.getProperty("include") + "`").append("), started ").append(info.getProperty("start", "?")).append(", took ")
                 .append(info.getProperty("duration_s", "?")).append(" s.\n");
@@ -118,6 +120,22 @@ public final class Report {
             s.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.layer(), r.shape(),
                     r.pass(), r.engine(), ms(r.medianMs()), t == null ? "" : sig(r.medianMs() / t), sig(r.gbPerS()),
                     c == null ? "" : sig(100 * r.gbPerS() / c.gbPerS()) + "%"));
+        }
+
+        List<String[]> passes = readCsv(passesCsv);
+        if (!passes.isEmpty()) {
+            s.append("\n## Memory traffic of the fused plans\n\n");
+            s.append("Bytes moved to and from memory per input element by the fused executor's plans of the training "
+                    + "forward and the backward (float32; full-size passes × 4 B, as the planner counts them: a kernel "
+                    + "whose blocks stay in cache reads each input once, otherwise once per phase). The floor of a "
+                    + "blocked implementation is 8 B forward (read x, write y) and 20 B forward+backward (adds read x, "
+                    + "read dy, write dx); a streaming one needs 32 B forward+backward.\n\n");
+            s.append("| layer | shape | forward B/element | forward+backward B/element | blocked floor |\n"
+                    + "|---|---|---:|---:|---:|\n");
+            for (String[] f : passes) {
+                double fwd = Double.parseDouble(f[2]), bwd = Double.parseDouble(f[3]);
+                s.append(String.format(Locale.ROOT, "| %s | %s | %.0f | %.0f | 20 |\n", f[0], f[1], 4 * fwd, 4 * (fwd + bwd)));
+            }
         }
 
         s.append("\n## Memory-copy ceiling\n\n");
@@ -198,10 +216,11 @@ public final class Report {
     }
 
     /**
-     * The targets of the benchmark issue, checked against this run's forward+backward medians: every
-     * activation-normalizing bn4j layer at least 5× faster than DL4J's built-in batch norm; bn4j's batch norm within
-     * 2× of PyTorch (4× at [256,1024]; the RNN shape has no target and is shown for reference); the variants within
-     * 1.5× of bn4j's batch norm; weight norm within 1.5× of the plain DL4J layer.
+     * The speed targets of the fusing executor (issue 14), checked against this run's forward+backward medians of
+     * the fused path (the bench runs with it): batch norm and layer norm at most 1.0× the
+     * time of PyTorch's at shapes of at least 2^20 elements and 1.5× at smaller ones; the variants at most 1.3× bn4j's
+     * batch norm (noisy batch norm and noise injection 2×); weight norm at most 1.5× DL4J's plain layer. The unfused
+     * path is shown beside the fused one, without a target.
      */
     static void targets(StringBuilder s, List<Row> rows) {
         Map<String, Double> t = fwdbwd(rows);
@@ -217,26 +236,29 @@ public final class Report {
                     if (plain != null) out.add(row(layer, shape, "× DL4J's plain layer (time)", ours / plain, 1.5, true));
                     continue;
                 }
-                Double dl4j = t.get("batchnorm|dl4j|" + shape);
-                if (dl4j != null) out.add(row(layer, shape, "speed-up over DL4J's batch norm", dl4j / ours, 5, false));
-                if (layer.equals("batchnorm")) {
-                    Double torch = t.get("batchnorm|pytorch|" + shape);
-                    double limit = shape.equals("256x1024") ? 4 : Shape.parse(shape).rank() == 3 ? Double.NaN : 2;
-                    if (torch != null) out.add(row(layer, shape, "× PyTorch's batch norm (time)", ours / torch, limit, true));
-                } else {
+                Double torch = t.get(layer + "|pytorch|" + shape);
+                if (torch != null) {
+                    double limit = Shape.parse(shape).elements() >= 1 << 20 ? 1.0 : 1.5;
+                    out.add(row(layer, shape, "× PyTorch (time)", ours / torch, limit, true));
+                } else if (!layer.equals("batchnorm")) {
                     Double bn = t.get("batchnorm|bn4j|" + shape);
-                    if (bn != null) out.add(row(layer, shape, "× bn4j's batch norm (time)", ours / bn, 1.5, true));
+                    double limit = layer.startsWith("nois") ? 2.0 : 1.3;
+                    if (bn != null) out.add(row(layer, shape, "× bn4j's batch norm (time)", ours / bn, limit, true));
                 }
+                Double unfused = t.get(layer + "|" + Cases.UNFUSED + "|" + shape);
+                if (unfused != null) out.add(row(layer, shape, "unfused path × this path (time)", unfused / ours, Double.NaN, true));
             }
         }
         if (out.isEmpty()) return;
         long met = out.stream().filter(r -> r[5].equals("met")).count();
         long judged = out.stream().filter(r -> !r[5].isEmpty()).count();
         s.append("## Targets\n\n");
-        s.append("Forward+backward, this run, against the targets of the benchmark issue: every activation-normalizing "
-                + "layer at least 5× faster than DL4J's built-in batch norm; bn4j's batch norm within 2× of PyTorch "
-                + "(within 4× at [256,1024]; no target at the RNN shape); the variants within 1.5× of bn4j's batch "
-                + "norm; weight norm within 1.5× of DL4J's plain dense/convolution layer. ")
+        s.append("Forward+backward, this run, against the targets of the fusing executor (issue 14): batch norm and "
+                + "layer norm at most 1.0× PyTorch's time at shapes of at least 2^20 elements and 1.5× at smaller "
+                + "ones; the variants at most 1.3× bn4j's batch norm (noisy batch norm and noise injection 2×); weight "
+                + "norm at most 1.5× DL4J's plain dense/convolution layer. `bn4j` is the fused executor (the bench "
+                + "runs with `--add-modules jdk.incubator.vector -Dbn4j.exec=fused`), `" + Cases.UNFUSED
+                + "` the unfused one, bn4j's default. ")
                 .append(met).append(" of ").append(judged).append(" met.\n\n");
         s.append("| layer | shape | measure | value | target | |\n|---|---|---|---:|---|---|\n");
         for (String[] r : out) s.append("| ").append(String.join(" | ", r)).append(" |\n");

@@ -3,21 +3,19 @@ package org.bn4j.core;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Arrays;
-import java.util.function.BiFunction;
 import java.util.stream.IntStream;
 
 /**
  * Group-wise reductions over the reduced axes of one view shape, as SameDiff ops, with the result in keepDims
  * shape.
  *
- * <p>ND4J reduces along an outer axis of a C-ordered array slowly (DL4J-NOTES: {@code x.sum(0)} of [4096,1024]
- * 28 ms, a ones-vector matrix product 1.5–2 ms). So a sum is expressed as products with a ones vector, which are
- * the same sums: the trailing reduced axes as {@code [rows, inner] · ones[inner, 1]}, then an outer reduced axis as
- * {@code ones[1, len] · [len, k2]}. The operands stay matrices, which SameDiff differentiates (its matmul gradient
- * fails on rank-1 operands in M2.1); {@link GraphExecutor} runs such products as BLAS matrix–vector products.
+ * <p>Sums and maxima are the graph's plain {@code sum}/{@code max} reductions over the reduced axes (those longer
+ * than 1: ND4J's reductions fail inside SameDiff on a unit axis), which SameDiff differentiates and which say what
+ * is computed, not how: the executor ({@link org.bn4j.exec.CompiledGraph}) fuses them with the elementwise work
+ * around them, or runs them as ND4J ops in the fastest form it knows (matrix–vector products with a ones vector,
+ * maxima in blocks of rows).
  */
 final class Reductions {
     private final SameDiff sd;
@@ -48,102 +46,19 @@ final class Reductions {
 
     /** Sum over the reduced axes of a full-shape variable, keepDims. */
     SDVariable sum(SDVariable x) {
-        return reduce(x, Reductions::sumMerged);
+        int[] axes = longAxes();
+        return axes.length == 0 ? x.reshape(keepDimsShape()) : x.sum(true, axes);
     }
 
-    /**
-     * Maximum over the reduced axes, keepDims. ND4J reduces a leading axis of a C-ordered matrix slowly (a column
-     * maximum of [4096,1024] takes about 38 ms), and fast along the last axis. So trailing reduced axes go first, as
-     * row maxima; a leading reduced axis is then split into blocks of {@value #BLOCK} rows, reduced within blocks,
-     * and the block maxima again, until fewer rows are left than a block (the same maximum; at [4096,1024] 3.5 ms
-     * in CoreProfile, against 8.7 ms for one level of 32-row blocks).
-     */
+    /** Maximum over the reduced axes, keepDims. */
     SDVariable max(SDVariable x) {
-        return reduce(x, Reductions::maxMerged);
+        int[] axes = longAxes();
+        return axes.length == 0 ? x.reshape(keepDimsShape()) : x.max(true, axes);
     }
 
-    /** A reduction run on the merged shape ({@link #merged()}), its result reshaped to keepDims. */
-    private SDVariable reduce(SDVariable x, BiFunction<Reductions, SDVariable, SDVariable> onMerged) {
-        Reductions m = merged();
-        if (m == null) return x.reshape(keepDimsShape());
-        return onMerged.apply(m, m == this ? x : x.reshape(m.shape)).reshape(keepDimsShape());
-    }
-
-    private SDVariable sumMerged(SDVariable x) {
-        int t = trailing();
-        int[] outer = outerReduced(t);
-        SDVariable y = x;
-        if (t < shape.length) {
-            // trailing reduced axes: [rows, inner] · ones[inner, 1]
-            long inner = prod(t, shape.length);
-            y = sd.mmul(y.reshape(prod(0, t), inner), ones(inner, 1));
-            if (outer.length == 0) return y;
-        }
-        if (outer.length > 1) return y.reshape(prefix(t)).sum(true, outer);
-        int a = outer[0];
-        long k1 = prod(0, a), len = shape[a], k2 = prod(a + 1, t);
-        // one outer reduced axis: ones[1, len] · [len, k2], batched over the k1 leading positions
-        return k1 == 1 ? sd.mmul(ones(1, len), y.reshape(len, k2)) : sd.mmul(ones(k1, 1, len), y.reshape(k1, len, k2));
-    }
-
-    private SDVariable maxMerged(SDVariable x) {
-        int t = trailing();
-        int[] outer = outerReduced(t);
-        SDVariable y = x;
-        if (t < shape.length) {
-            y = y.reshape(prod(0, t), prod(t, shape.length)).max(false, 1);
-            if (outer.length == 0) return y;
-        }
-        if (outer.length == 1 && outer[0] == 0) {
-            long n = shape[0], k2 = prod(1, t);
-            y = y.reshape(n, k2);
-            for (; n > BLOCK && n % BLOCK == 0; n /= BLOCK) y = y.reshape(n / BLOCK, BLOCK, k2).max(false, 1);
-            return y.max(true, 0);
-        }
-        return y.reshape(prefix(t)).max(true, outer);
-    }
-
-    /** The first of the trailing reduced axes (the rank if the last axis is kept). */
-    private int trailing() {
-        int t = shape.length;
-        while (t > 0 && reduce[t - 1]) t--;
-        return t;
-    }
-
-    /** The reduced axes before {@code t}. */
-    private int[] outerReduced(int t) {
-        return IntStream.range(0, t).filter(i -> reduce[i]).toArray();
-    }
-
-    private static final long BLOCK = 8;
-
-    /**
-     * The same reduction on the shape with unit axes dropped and adjacent axes of the same kind merged (a reshape of
-     * a C-ordered array): this if nothing merges, null if no reduced axis is longer than 1.
-     */
-    private Reductions merged() {
-        long[] ms = new long[shape.length];
-        boolean[] mr = new boolean[shape.length];
-        int n = 0;
-        for (int i = 0; i < shape.length; i++) {
-            if (shape[i] == 1) continue;
-            if (n > 0 && mr[n - 1] == reduce[i]) {
-                ms[n - 1] *= shape[i];
-            } else {
-                ms[n] = shape[i];
-                mr[n++] = reduce[i];
-            }
-        }
-        boolean any = false;
-        for (int i = 0; i < n; i++) any |= mr[i];
-        if (!any) return null;
-        if (n == shape.length) return this;
-        return new Reductions(sd, Arrays.copyOf(ms, n), Arrays.copyOf(mr, n), dataType);
-    }
-
-    /** The view shape cut to its first {@code t} axes. */
-    private long[] prefix(int t) {
-        return Arrays.copyOf(shape, t);
+    /** The reduced axes longer than 1. */
+    private int[] longAxes() {
+        return IntStream.range(0, shape.length).filter(i -> reduce[i] && shape[i] > 1).toArray();
     }
 
     /** Sum of a broadcastable (mask-shaped) variable over the reduced axes, counting broadcast axes. */
@@ -173,15 +88,5 @@ final class Reductions {
 
     SDVariable fromGroups(SDVariable perGroup) {
         return perGroup.reshape(keepDimsShape());
-    }
-
-    private SDVariable ones(long... s) {
-        return sd.constant(Nd4j.ones(dataType, s));
-    }
-
-    private long prod(int from, int to) {
-        long p = 1;
-        for (int i = from; i < to; i++) p *= shape[i];
-        return p;
     }
 }

@@ -2,6 +2,8 @@ package org.bn4j.core;
 
 
 
+import org.bn4j.exec.CompiledGraph;
+import org.bn4j.exec.GraphInputs;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;

@@ -1,5 +1,6 @@
 package org.bn4j.core;
 
+import org.bn4j.exec.CompiledGraph;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -89,7 +89,7 @@ public final class Registry {
 
     private static List<Base> bases() {
         List<Base> b = new ArrayList<>();
-        List<Size> one = List.of(SIZE), four = List.of(new Size(6, 4, 4));
+        List<Size> one = List.of(SIZE), four = List.of(new Size(6, 8, 4));
         b.add(new Base("BatchNorm", BatchNorm.Builder::new, Axes.BATCH, 0, ALL, one));
         b.add(new Base("LpBatchNorm(p=1)", () -> new LpBatchNorm.Builder().p(1), Axes.BATCH, 0, ALL, one));
         b.add(new Base("LpBatchNorm(p=3,plain)", () -> new LpBatchNorm.Builder().p(3).gaussianConstant(false), Axes.BATCH, 0, ALL, one));
@@ -154,7 +154,7 @@ public final class Registry {
     public static List<Case> product() {
         List<Case> out = new ArrayList<>();
         for (Base b : bases()) {
-            List<Size> sizes = b.groups() > 0 ? List.of(b.sizes().get(0), new Size(9, 4, 3)) : List.of(SIZE, SMALL);
+            List<Size> sizes = b.groups() > 0 ? List.of(b.sizes().get(0), new Size(9, 8, 3)) : List.of(SIZE, SMALL);
             for (Option o : options()) {
                 if (!o.appliesTo().test(b)) continue;
                 out.add(new Case(b.name() + " + " + o.name(), () -> o.apply().apply(b.builder().get()).build(), b.axes(),

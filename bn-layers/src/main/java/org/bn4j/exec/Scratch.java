@@ -1,4 +1,4 @@
-package org.bn4j.core;
+package org.bn4j.exec;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -16,7 +16,7 @@ import java.util.Map;
  * share them, so the memory held is that of the largest graph, not the sum. Graphs sharing a scratch run one at a
  * time ({@link CompiledGraph} locks it).
  */
-final class Scratch {
+public final class Scratch {
     private final Map<String, List<INDArray>> buffers = new HashMap<>();
 
     /** The n-th buffer of this data type and length, allocated (detached, uninitialized) on first request. */
@@ -29,7 +29,7 @@ final class Scratch {
     }
 
     /** Closes every buffer (graphs using them must not run again). */
-    synchronized void close() {
+    public synchronized void close() {
         for (List<INDArray> l : buffers.values()) for (INDArray a : l) if (!a.wasClosed()) a.close();
         buffers.clear();
     }

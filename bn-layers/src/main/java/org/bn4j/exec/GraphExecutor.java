@@ -1,4 +1,4 @@
-package org.bn4j.core;
+package org.bn4j.exec;
 
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -48,13 +48,15 @@ import java.util.Set;
  * rewrites into equal products:
  * <ul>
  *   <li>The plan (op order, shapes, one {@link OpContext} per op) is made on the first call, for the input shapes
- *       of that call; later calls must bring inputs of the same shapes (the graphs of {@link NormCore} have fixed
- *       placeholder shapes).</li>
+ *       of that call; later calls must bring inputs of the same shapes (graphs with fixed placeholder shapes).</li>
  *   <li>Intermediate arrays are allocated once, outside any workspace, and shared between intermediates whose
  *       lifetimes do not overlap, and with the other graphs of the same {@link Scratch}. An elementwise op may
  *       write into the buffer of an input that is not used afterwards. Fresh native allocations cost first-touch
  *       page faults on every call (DL4J-NOTES), which is what this avoids.</li>
  *   <li>{@code reshape} and {@code identity} are views (no copy) when the input is contiguous.</li>
+ *   <li>A {@code sum} or {@code max} over given axes runs as {@link ReduceLowering}'s graph of faster ND4J ops
+ *       (ones-vector matrix–vector products, maxima in blocks of rows), planned by a nested executor that writes
+ *       into a view of the reduction's output.</li>
  *   <li>Two rewrites that compute the same values with a faster kernel: a matrix product with a [1,k] or [k,1]
  *       operand runs as a BLAS matrix–vector product ({@link #matrixVectorForm}), and {@code (a ⊙ s) ⊙ c} with a
  *       large {@code a} and small {@code s}, {@code c} runs as {@code a ⊙ (s ⊙ c)} ({@link #reassociate}).</li>
@@ -64,13 +66,6 @@ import java.util.Set;
  * Not thread-safe: {@link CompiledGraph} serializes calls.
  */
 final class GraphExecutor {
-
-    /** Raised while planning when the graph holds something this executor does not run. */
-    static final class UnsupportedGraphException extends RuntimeException {
-        UnsupportedGraphException(String message) {
-            super(message);
-        }
-    }
 
     private enum Kind { INPUT, CONSTANT, COMPUTED, VIEW }
 
@@ -130,6 +125,9 @@ final class GraphExecutor {
         OpContext context;
         /** A legacy reduction that ND4J runs as a copy (its "no-op" case, which ignores the op context). */
         boolean reduceAsCopy;
+        /** A sum or maximum run as the faster graph of {@link ReduceLowering} (or null), and its output's shape. */
+        GraphExecutor lowered;
+        long[] loweredShape;
         boolean dynamic;
         final String label;
         /** Integer arguments for the kernel instead of the op's own, and shapes to view inputs and outputs as
@@ -154,6 +152,8 @@ final class GraphExecutor {
     private final List<String> inputNames;
     private final String[] outputNames;
     private final Scratch scratch;
+    /** Whether sums and maxima run as {@link ReduceLowering}'s graphs (not inside those graphs themselves). */
+    private final boolean lowerReductions;
 
     private final Map<String, Slot> slots = new LinkedHashMap<>();
     private final List<Step> steps = new ArrayList<>();
@@ -164,17 +164,24 @@ final class GraphExecutor {
     private boolean planned;
 
     GraphExecutor(SameDiff sd, List<String> inputNames, String[] outputNames, Scratch scratch) {
+        this(sd, inputNames, outputNames, scratch, true);
+    }
+
+    private GraphExecutor(SameDiff sd, List<String> inputNames, String[] outputNames, Scratch scratch,
+                          boolean lowerReductions) {
         this.sd = sd;
         this.inputNames = inputNames;
         this.outputNames = outputNames;
         this.scratch = scratch;
+        this.lowerReductions = lowerReductions;
     }
 
     /** Labels of the executed steps, in order (for profiles). */
     List<String> stepLabels() {
         List<String> out = new ArrayList<>();
         for (Step s : steps) {
-            out.add(s.label + (s.isView() ? " (view)" : s.reduceAsCopy ? " (copy)" : s.outShapes != null ? " (matrix-vector)" : ""));
+            out.add(s.label + (s.isView() ? " (view)" : s.reduceAsCopy ? " (copy)" : s.outShapes != null ? " (matrix-vector)"
+                    : s.lowered != null ? " (as " + String.join("; ", s.lowered.stepLabels()) + ")" : ""));
         }
         return out;
     }
@@ -262,6 +269,12 @@ final class GraphExecutor {
             s.out[0].array.assign(s.in[0].array.reshape(s.out[0].shape));
             return;
         }
+        if (s.lowered != null) {
+            INDArray out = s.out[0].array, view = out.reshape('c', s.loweredShape);
+            s.lowered.run(Map.of(ReduceLowering.IN, s.in[0].array), Map.of(ReduceLowering.OUT, view), null);
+            if (view.data() != out.data()) out.assign(view.reshape(out.shape()));   // the reshape had to copy
+            return;
+        }
         OpContext oc = s.context;
         if (s.dynamic) {
             for (int i = 0; i < s.in.length; i++) if (s.in[i].dynamic) oc.setInputArray(i, bound(s.in[i].array, s.inShapes, i));
@@ -343,6 +356,14 @@ final class GraphExecutor {
                 INDArray x = shapeDonor(ins[0]);
                 long outLen = length(outSlots[0].shape);
                 step.reduceAsCopy = x.isVector() && x.length() == outLen && outLen > 1;
+                if (!step.reduceAsCopy && lowerReductions && ReduceLowering.applies(op) && x.length() > outLen
+                        && x.dataType().isFPType() && outSlots[0].dataType == x.dataType()) {
+                    SameDiff g = ReduceLowering.graph(op, x.shape(), x.dataType());
+                    step.lowered = new GraphExecutor(g, List.of(ReduceLowering.IN), new String[]{ReduceLowering.OUT},
+                            new Scratch(), false);
+                    step.lowered.run(Map.of(ReduceLowering.IN, x), Map.of(), null);   // plans it, for the output shape
+                    step.loweredShape = step.lowered.slots.get(ReduceLowering.OUT).shape;
+                }
             }
             matrixVectorForm(step);
             if (!reassociate(step, readers)) steps.add(step);
@@ -366,7 +387,7 @@ final class GraphExecutor {
             }
             for (Slot o : s.out) if (o.dynamic) dynamicOutputSlots.add(o);
             s.dynamic = Arrays.stream(s.in).anyMatch(x -> x.dynamic) || Arrays.stream(s.out).anyMatch(x -> x.dynamic);
-            if (!s.reduceAsCopy) s.context = context(s);
+            if (!s.reduceAsCopy && s.lowered == null) s.context = context(s);
         }
         for (INDArray d : donors) if (!d.wasClosed()) d.close();
         donors.clear();
@@ -422,7 +443,7 @@ final class GraphExecutor {
 
     /**
      * A matrix product with a row or column vector as a [1, k] or [k, 1] matrix ({@code ones[1,N] · x} and
-     * {@code x · ones[K,1]}, how {@link Reductions} sums) goes through a general matrix product in ND4J, which is
+     * {@code x · ones[K,1]}, how the core's reductions sum) goes through a general matrix product in ND4J, which is
      * several times slower than the same product with the vector as a rank-1 array, which ND4J hands to BLAS as a
      * matrix–vector product ({@code v · B} as {@code Bᵀ v}). Same arrays, viewed as rank 1.
      */
@@ -475,35 +496,9 @@ final class GraphExecutor {
                 + " before its use");
     }
 
-    /** The ops needed for the outputs, in topological order. */
+    /** The ops needed for the outputs, in topological order; only ND4J ops this executor can run. */
     private List<DifferentialFunction> neededOps() {
-        Set<String> inputs = new HashSet<>(inputNames);
-        List<DifferentialFunction> order = new ArrayList<>();
-        Set<String> done = new HashSet<>();
-        Set<String> visiting = new HashSet<>();
-        Deque<Object[]> stack = new ArrayDeque<>();
-        for (String outName : outputNames) {
-            DifferentialFunction root = producer(outName, inputs);
-            if (root != null) stack.push(new Object[]{root, false});
-            while (!stack.isEmpty()) {
-                Object[] e = stack.pop();
-                DifferentialFunction op = (DifferentialFunction) e[0];
-                String id = op.getOwnName();
-                if (done.contains(id)) continue;
-                if ((Boolean) e[1]) {
-                    visiting.remove(id);
-                    done.add(id);
-                    order.add(op);
-                    continue;
-                }
-                if (!visiting.add(id)) throw new UnsupportedGraphException("cycle at " + id);
-                stack.push(new Object[]{op, true});
-                for (String a : op.argNames()) {
-                    DifferentialFunction p = producer(a, inputs);
-                    if (p != null && !done.contains(p.getOwnName())) stack.push(new Object[]{p, false});
-                }
-            }
-        }
+        List<DifferentialFunction> order = Planner.neededOps(sd, inputNames, outputNames);
         for (DifferentialFunction op : order) {
             if (!(op instanceof CustomOp) && !(op instanceof BaseOp)) {
                 throw new UnsupportedGraphException("op " + op.opName() + " (" + op.getClass().getSimpleName() + ")");
@@ -514,16 +509,6 @@ final class GraphExecutor {
             }
         }
         return order;
-    }
-
-    private DifferentialFunction producer(String varName, Set<String> inputs) {
-        if (inputs.contains(varName)) return null;
-        SDVariable v = sd.getVariable(varName);
-        if (v == null) throw new UnsupportedGraphException("unknown variable " + varName);
-        if (v.getVariableType() != VariableType.ARRAY) return null;
-        DifferentialFunction op = sd.getVariableOutputOp(varName);
-        if (op == null) throw new UnsupportedGraphException("no op computes " + varName);
-        return op;
     }
 
     /** Output shapes of a step, from a throw-away context holding its input arrays. */

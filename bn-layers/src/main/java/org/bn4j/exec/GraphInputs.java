@@ -1,4 +1,4 @@
-package org.bn4j.core;
+package org.bn4j.exec;
 
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;

@@ -1,0 +1,120 @@
+package org.bn4j.exec;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The fused runner against {@code SameDiff.output} on hand-made graphs: every elementwise op and reduction it fuses,
+ * on one and two threads (blocked and streaming kernels, partial sums merged), inputs that are views into larger
+ * arrays, destinations; and the fallback of a graph it cannot plan (a warning, or a failure in strict mode).
+ */
+class FusedExecutorTest {
+
+    static Stream<Arguments> typesAndThreads() {
+        return Stream.of(DataType.DOUBLE, DataType.FLOAT).flatMap(dt -> Stream.of(Arguments.of(dt, 1), Arguments.of(dt, 2)));
+    }
+
+    /** A graph with every fused op, reductions over rows, columns and all axes, and a view of its input. */
+    private static SameDiff graph(DataType dt, long rows, long cols, List<String> outs) {
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.placeHolder("x", dt, rows, cols);
+        SDVariable g = sd.placeHolder("g", dt, 1, cols);
+        SDVariable colMean = x.mean(true, 0);
+        SDVariable u = x.sub(colMean);
+        SDVariable rowMax = sd.math.abs(u).max(true, 1);
+        SDVariable rowMin = u.min(true, 1);
+        SDVariable r = u.div(sd.scalarMax(rowMax, 1e-30));
+        SDVariable sel = sd.math.step(r.mul(r), 0.25).mul(sd.math.sign(r));
+        SDVariable ge = u.gte(g).castTo(dt);
+        SDVariable z = sd.math.sqrt(sd.math.abs(u).add(1.0)).mul(g).add(sd.math.rsqrt(r.mul(r).add(2.0)))
+                .sub(sel).add(ge).add(sd.math.max(u, rowMin)).rsub(3.0);
+        SDVariable y = sd.math.abs(z).add(1.0).rdiv(7.0).neg()
+                .add(sd.math.log(sd.math.exp(u.mul(0.1))).mul(sd.math.square(u))).add(sd.math.pow(sd.math.abs(u), 1.5));
+        SDVariable total = y.sum(true, 0, 1);
+        SDVariable rowSum = y.sum(false, 1);
+        outs.addAll(List.of(y.name(), total.name(), rowSum.name(), colMean.name()));
+        return sd;
+    }
+
+    @ParameterizedTest(name = "{0}, {1} thread(s)")
+    @MethodSource("typesAndThreads")
+    void fusedEqualsSameDiff(DataType dt, int threads) {
+        long rows = 512, cols = 300;   // enough elements for two threads
+        List<String> outs = new java.util.ArrayList<>();
+        SameDiff sd = graph(dt, rows, cols, outs);
+        CompiledGraph cg = new CompiledGraph(sd, List.of("x", "g"), outs, new Scratch(), threads);
+        for (int call = 0; call < 2; call++) {
+            Nd4j.getRandom().setSeed(call);
+            // x as a view into a larger array (an offset and rows of a longer buffer)
+            INDArray big = Nd4j.randn(dt, rows + 7, cols).muli(3).addi(1);
+            INDArray x = big.get(NDArrayIndex.interval(5, 5 + rows), NDArrayIndex.all());
+            Map<String, INDArray> in = Map.of("x", x, "g", Nd4j.rand(dt, 1, cols).addi(0.5));
+            Map<String, INDArray> fused = cg.run(CompiledGraph.Path.FUSED, in);
+            // the reference: SameDiff on the same graph in float64 (float32 sums accumulate in double when fused)
+            List<String> refOuts = new java.util.ArrayList<>();
+            CompiledGraph ref64 = CompiledGraph.of(graph(DataType.DOUBLE, rows, cols, refOuts), List.of("x", "g"), refOuts);
+            Map<String, INDArray> ref = ref64.runSameDiff(Map.of("x", x.castTo(DataType.DOUBLE), "g", in.get("g").castTo(DataType.DOUBLE)));
+            double tol = dt == DataType.DOUBLE ? 1e-12 : 1e-5;
+            // sums are compared relative to the sum of the magnitudes of their terms (the order of the terms differs)
+            double sumAbs = Math.abs(ref.get(refOuts.get(0)).sumNumber().doubleValue())
+                    + ref.get(refOuts.get(0)).norm1Number().doubleValue();
+            for (int i = 0; i < outs.size(); i++) {
+                INDArray a = fused.get(outs.get(i)).castTo(DataType.DOUBLE), b = ref.get(refOuts.get(i));
+                assertArrayEquals(b.shape(), a.shape(), outs.get(i));
+                double scale = i == 1 ? sumAbs : Math.max(b.amaxNumber().doubleValue(), Double.MIN_NORMAL);
+                double diff = a.sub(b).amaxNumber().doubleValue();
+                assertTrue(diff <= tol * scale, outs.get(i) + " differs by " + diff + " (relative " + diff / scale + ")");
+            }
+        }
+    }
+
+    @Test
+    void outputsGoIntoDestinations() {
+        List<String> outs = new java.util.ArrayList<>();
+        SameDiff sd = graph(DataType.FLOAT, 16, 8, outs);
+        CompiledGraph cg = new CompiledGraph(sd, List.of("x", "g"), outs, new Scratch(), 1);
+        Map<String, INDArray> in = Map.of("x", Nd4j.randn(DataType.FLOAT, 16, 8), "g", Nd4j.rand(DataType.FLOAT, 1, 8));
+        INDArray dest = Nd4j.create(DataType.FLOAT, 16, 8);
+        Map<String, INDArray> out = CompiledGraph.withPath(CompiledGraph.Path.FUSED, () -> cg.run(in, Map.of(outs.get(0), dest)));
+        assertSame(dest, out.get(outs.get(0)));
+        assertTrue(dest.equalsWithEps(cg.runSameDiff(in).get(outs.get(0)), 1e-5));
+    }
+
+    /** A graph whose output is a boolean comparison: the fused executor keeps only float values in memory. */
+    @Test
+    void aGraphThatCannotBeFusedFallsBackVisiblyOrFailsInStrictMode() {
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.placeHolder("x", DataType.FLOAT, 4, 3);
+        SDVariable b = x.gte(x.mul(0.5));
+        CompiledGraph cg = CompiledGraph.of(sd, List.of("x"), List.of(b.name()));
+        Map<String, INDArray> in = Map.of("x", Nd4j.randn(DataType.FLOAT, 4, 3));
+        String before = System.getProperty("bn4j.exec.strict");
+        try {
+            System.setProperty("bn4j.exec.strict", "true");
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> CompiledGraph.withPath(CompiledGraph.Path.FUSED, () -> cg.run(in)));
+            assertTrue(e.getMessage().contains("cannot be planned by the fused executor"), e.getMessage());
+            System.setProperty("bn4j.exec.strict", "false");
+            CompiledGraph lenient = CompiledGraph.of(sd, List.of("x"), List.of(b.name()));
+            INDArray got = CompiledGraph.withPath(CompiledGraph.Path.FUSED, () -> lenient.run(in)).get(b.name());
+            assertEquals(cg.runSameDiff(in).get(b.name()), got, "the fallback gives SameDiff's result");
+        } finally {
+            if (before == null) System.clearProperty("bn4j.exec.strict");
+            else System.setProperty("bn4j.exec.strict", before);
+        }
+    }
+}
