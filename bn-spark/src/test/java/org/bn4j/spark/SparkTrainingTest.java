@@ -37,6 +37,7 @@ class SparkTrainingTest {
     @BeforeAll
     static void start() {
         sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("bn-spark-test")
+                .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")
                 .set("spark.ui.enabled", "false"));
     }
 
