@@ -27,7 +27,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
@@ -51,11 +50,7 @@ final class NetCases {
         }
 
         MultiLayerConfiguration mln() {
-            return mln(new Adam(0.01));
-        }
-
-        MultiLayerConfiguration mln(IUpdater updater) {
-            NeuralNetConfiguration.ListBuilder b = base().updater(updater).list();
+            NeuralNetConfiguration.ListBuilder b = base().list();
             layers.get().forEach(b::layer);
             return b.setInputType(inputType()).build();
         }

@@ -1,5 +1,6 @@
 package org.bn4j.spark;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.List;
@@ -23,8 +24,7 @@ final class Params {
 
     static double maxAbsDiff(INDArray a, INDArray b) {
         assertEquals(a.length(), b.length(), "lengths");
-        return a.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).sub(b.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE))
-                .amaxNumber().doubleValue();
+        return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
     }
 
     /** Every parameter of {@code actual} within {@code tol} of {@code expected}; returns the largest difference. */

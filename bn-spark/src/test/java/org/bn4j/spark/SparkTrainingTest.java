@@ -46,7 +46,7 @@ class SparkTrainingTest {
         if (sc != null) sc.stop();
     }
 
-    /** Every layer in a MultiLayerNetwork, and two of them in a ComputationGraph. */
+    /** Every case as a MultiLayerNetwork; the dense control and two bn4j cases as a ComputationGraph. */
     static Stream<Arguments> cases() {
         Stream<Arguments> mln = NetCases.all().stream().map(c -> Arguments.of(c, false));
         Stream<Arguments> graph = Stream.of("Dense(no normalization)", "BatchNorm", "WeightNormConv2D+BatchNorm(CNN)")
@@ -55,8 +55,8 @@ class SparkTrainingTest {
     }
 
     /**
-     * Parameter averaging with Adam's state averaged too ({@code saveUpdater}). {@code approach}: Export (DL4J's
-     * default) or Direct.
+     * Parameter averaging with the updater state averaged too ({@code saveUpdater}, off by default in DL4J).
+     * {@code approach}: Export (DL4J's default) or Direct.
      */
     private static ParameterAveragingTrainingMaster master(int workers, int averagingFrequency, RDDTrainingApproach approach) {
         return new ParameterAveragingTrainingMaster.Builder(workers, BATCH).batchSizePerWorker(BATCH)
