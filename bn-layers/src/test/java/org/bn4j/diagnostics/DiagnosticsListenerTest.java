@@ -97,6 +97,15 @@ class DiagnosticsListenerTest {
             assertEquals(3, read(d.resolve("gradient_norms.csv")).size());
             assertEquals(3, read(d.resolve("saturation.csv")).size());
             assertEquals((graph ? "a2" : "act2") + ":in", read(d.resolve("activations.csv")).get(0).get("site"));
+
+            List<Path> png = DiagnosticsCharts.write(d, "", java.util.Map.of(what, l));
+            assertEquals(List.of("loss_landscape.png", "gradient_predictiveness.png", "beta_smoothness.png", "ics.png",
+                    "ics_diff.png", "gradient_norms.png", "saturation.png", "activations_" + (graph ? "a2" : "act2") + "_in.png",
+                    "activation_drift.png"), png.stream().map(p -> p.getFileName().toString()).toList());
+            for (Path p : png) {
+                byte[] bytes = Files.readAllBytes(p);
+                assertTrue(bytes.length > 1000 && bytes[1] == 'P' && bytes[2] == 'N' && bytes[3] == 'G', p.toString());
+            }
         }
     }
 
