@@ -15,7 +15,8 @@ import org.apache.commons.csv.CSVPrinter;
 /**
  * The CSV files a {@link DiagnosticsListener} writes its probes to, one file per probe in a directory, each row
  * flushed as it is written (an interrupted run keeps what it measured). Several listeners (one per run of an
- * experiment) can share one; the first column names the run. Files are created at their first row:
+ * experiment) can share one; the first column names the run. Files are created at their first row, named with the
+ * prefix given to {@link #in(Path, String)} before these names:
  * <ul>
  *   <li>{@code landscape.csv}: {@value #LANDSCAPE} (one row per step size; loss0 = L(w), grad_norm = ‖g‖);</li>
  *   <li>{@code ics.csv}: {@value #ICS};</li>
@@ -38,22 +39,29 @@ public final class DiagnosticsCsv implements Closeable {
             "gradient_norms", GRADIENT_NORMS, "saturation", SATURATION, "activations", ACTIVATIONS);
 
     private final Path dir;
+    private final String prefix;
     private final Map<String, CSVPrinter> open = new LinkedHashMap<>();
 
-    private DiagnosticsCsv(Path dir) {
+    private DiagnosticsCsv(Path dir, String prefix) {
         this.dir = dir;
+        this.prefix = prefix;
     }
 
     /** Writes into {@code dir} (created if missing); existing files of the same names are replaced. */
     public static DiagnosticsCsv in(Path dir) throws IOException {
+        return in(dir, "");
+    }
+
+    /** Writes into {@code dir}, each file name starting with {@code prefix} (such as {@code cnn_}). */
+    public static DiagnosticsCsv in(Path dir, String prefix) throws IOException {
         Files.createDirectories(dir);
-        return new DiagnosticsCsv(dir);
+        return new DiagnosticsCsv(dir, prefix);
     }
 
     /** The file of a table ({@code landscape}, {@code ics}, {@code gradient_norms}, {@code saturation}, {@code activations}). */
     public Path file(String table) {
         header(table);
-        return dir.resolve(table + ".csv");
+        return dir.resolve(prefix + table + ".csv");
     }
 
     synchronized void add(String table, Object... row) {

@@ -22,7 +22,7 @@ import org.bn4j.examples.util.MetricsLog;
 import org.bn4j.examples.util.Plots;
 import org.bn4j.examples.util.Progress;
 import org.bn4j.examples.util.Report;
-import org.bn4j.examples.util.TrainingLoop;
+import org.bn4j.examples.util.Trainer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.dataset.DataSet;
@@ -109,7 +109,7 @@ public class CompareCommand implements Callable<Integer> {
     double trainsAt;
 
     /** Results of the last call (for tests). */
-    Map<String, TrainingLoop.Result> results;
+    Map<String, Trainer.Result> results;
 
     @Override
     public Integer call() throws Exception {
@@ -150,8 +150,8 @@ public class CompareCommand implements Callable<Integer> {
         Map<String, Double> largestLr = new LinkedHashMap<>();
         Map<String, Map<Integer, Double>> smallBatch = new LinkedHashMap<>();
         Report rep = new Report("compare: every normalization layer in the same MLP", common.commandLine());
-        try (MetricsLog epochLog = new MetricsLog(dir.resolve("epochs.csv"), TrainingLoop.EPOCH_COLUMNS);
-             MetricsLog stepLog = new MetricsLog(dir.resolve("steps.csv"), TrainingLoop.STEP_COLUMNS);
+        try (MetricsLog epochLog = new MetricsLog(dir.resolve("epochs.csv"), Trainer.EVAL_COLUMNS);
+             MetricsLog stepLog = new MetricsLog(dir.resolve("steps.csv"), Trainer.STEP_COLUMNS);
              MetricsLog lrLog = new MetricsLog(dir.resolve("lr_sweep.csv"), "run", "lr", "examples", "test_acc", "diverged", "trains");
              MetricsLog bsLog = new MetricsLog(dir.resolve("batch_sizes.csv"), "run", "batch", "lr", "examples", "steps", "test_acc",
                      "diverged", "seconds")) {
@@ -160,15 +160,15 @@ public class CompareCommand implements Callable<Integer> {
                     MultiLayerNetwork net = net(v, updater);
                     ShuffledBatchIterator it = data.train().iterator(batch, common.seed, FashionMnist.Shape.FLAT, true);
                     out.println("Run '" + v.name() + "': " + v.describe() + ", " + net.numParams() + " parameters");
-                    TrainingLoop.Result res = new TrainingLoop(v.name(), net, it, it.batchesPerEpoch(), trainEvalSet, test)
-                            .progress(!common.noProgress).epochLog(epochLog).stepLog(stepLog).run(nEpochs);
+                    Trainer.Result res = new Trainer(v.name(), net, it, it.batchesPerEpoch()).evaluate(trainEvalSet, test)
+                            .progress(!common.noProgress).evalLog(epochLog).stepLog(stepLog).run(nEpochs);
                     results.put(v.name(), res);
                 }
                 out.println();
                 out.printf(Locale.ROOT, "Test accuracy after %d epochs (%d test images):%n", nEpochs, data.test().size());
-                for (TrainingLoop.Result res : results.values()) {
+                for (Trainer.Result res : results.values()) {
                     out.printf(Locale.ROOT, "  %-8s %.4f%s   (best %.4f, %.1f s per epoch)%n", res.run(), res.last().testAcc(),
-                            res.diverged() ? " DIVERGED" : "", res.bestTestAcc(), res.trainSeconds() / Math.max(1, res.epochs().size() - 1));
+                            res.diverged() ? " DIVERGED" : "", res.bestTestAcc(), res.secondsPerEpoch());
                 }
                 Plots.lineChart(dir.resolve("test_accuracy.png"), "Fashion-MNIST MLP: test accuracy", "epoch", "test accuracy",
                         series(epochLog, "epoch", "test_acc", names, 1), Plots.Style.MARKERS.withLegend(
@@ -186,7 +186,7 @@ public class CompareCommand implements Callable<Integer> {
                     for (Variant v : vs) {
                         double best = Double.NaN;
                         for (double rate : sweepLrs) {
-                            TrainingLoop.Result r = sweepRun(v, new Sgd(rate), sweepData, batch, test);
+                            Trainer.Result r = sweepRun(v, new Sgd(rate), sweepData, batch, test);
                             double acc = r.diverged() ? Double.NaN : r.last().testAcc();
                             boolean trains = !r.diverged() && acc >= trainsAt;
                             lrLog.add(v.name(), rate, nSweep, acc, r.diverged(), trains);
@@ -219,7 +219,7 @@ public class CompareCommand implements Callable<Integer> {
                         Map<Integer, Double> m = new LinkedHashMap<>();
                         for (int b : sizes) {
                             long s0 = System.nanoTime();
-                            TrainingLoop.Result r = sweepRun(v, new Sgd(rate), sweepData, b, test);
+                            Trainer.Result r = sweepRun(v, new Sgd(rate), sweepData, b, test);
                             double acc = r.diverged() ? Double.NaN : r.last().testAcc();
                             m.put(b, acc);
                             bsLog.add(v.name(), b, rate, nSweep, r.last().step(), acc, r.diverged(), (System.nanoTime() - s0) / 1e9);
@@ -276,10 +276,10 @@ public class CompareCommand implements Callable<Integer> {
         return Mlp.build(FashionMnist.PIXELS, new int[] {hidden}, FashionMnist.CLASSES, v, Activation.RELU, u, common.seed);
     }
 
-    private TrainingLoop.Result sweepRun(Variant v, IUpdater u, FashionMnist d, int b, DataSet test) {
+    private Trainer.Result sweepRun(Variant v, IUpdater u, FashionMnist d, int b, DataSet test) {
         MultiLayerNetwork net = net(v, u);
         ShuffledBatchIterator it = d.train().iterator(b, common.seed, FashionMnist.Shape.FLAT, true);
-        return new TrainingLoop(v.name(), net, it, it.batchesPerEpoch(), null, test).progress(false)
+        return new Trainer(v.name(), net, it, it.batchesPerEpoch()).evaluate(null, test).progress(false)
                 .log(new PrintStream(OutputStream.nullOutputStream())).run(1);
     }
 
@@ -334,12 +334,12 @@ public class CompareCommand implements Callable<Integer> {
         List<List<String>> rows = new ArrayList<>();
         for (Variant v : vs) {
             List<String> row = new ArrayList<>(List.of(v.name(), v.describe()));
-            TrainingLoop.Result r = results.get(v.name());
+            Trainer.Result r = results.get(v.name());
             if (r != null) {
                 row.add(Report.num(r.last().testAcc(), 4) + (r.diverged() ? " (diverged)" : ""));
                 row.add(Report.num(r.bestTestAcc(), 4));
-                row.add(Report.num(r.last().trainLossMean(), 4));
-                row.add(Report.num(r.trainSeconds() / Math.max(1, r.epochs().size() - 1), 3));
+                row.add(Report.num(r.meanLossLast((int) (r.steps() / Math.max(1, r.evals().size() - 1))), 4));
+                row.add(Report.num(r.secondsPerEpoch(), 3));
             }
             if (!largestLr.isEmpty()) {
                 double l = largestLr.get(v.name());

@@ -69,10 +69,10 @@ public class LandscapeCommand implements Callable<Integer> {
         LandscapeRuns.images(rep);
         rep.heading("Setup");
         rep.text("- " + cnn.describe(data, common.quick, lrText) + ".");
-        rep.text("- Probe every " + cnn.probeEvery(common.quick) + " steps, before the step, on that step's batch: g = ∇L(w) "
-                + "(the gradient SGD applies), then L and ∇L at w − ηg for η = {0.5, 1, 2, 3, 4} × lr; the parameters "
-                + "(and running statistics) are restored afterwards and the iteration count is unchanged, so noisy layers "
-                + "would see the same noise in every evaluation of a probe.");
+        rep.text("- Probe every " + cnn.probeEvery(common.quick) + " steps, before the step, on that step's batch "
+                + "(bn4j's DiagnosticsListener): g = ∇L(w) (the gradient SGD applies), then L and ∇L at w − ηg for "
+                + "η = {0.5, 1, 2, 3, 4} × lr, on a copy of the network at the same iteration, so noisy layers would see "
+                + "the same noise in every evaluation of a probe and training is not touched.");
         rep.text("- Seed " + common.seed + " (one seed).");
         rep.machine(secs);
         rep.write(dir.resolve("summary.md"));

@@ -14,7 +14,7 @@ import org.bn4j.examples.nets.Variant;
 import org.bn4j.examples.util.MetricsLog;
 import org.bn4j.examples.util.Plots;
 import org.bn4j.examples.util.Report;
-import org.bn4j.examples.util.StepTrainer;
+import org.bn4j.examples.util.Trainer;
 import org.bn4j.examples.util.Stats;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.DataSet;
@@ -67,7 +67,7 @@ public class LpCommand implements Callable<Integer> {
         Report rep = new Report("lp: ℓp batch normalization against batch norm (Santurkar et al. 2018, §3.3)", common.commandLine());
         List<String> setup = new ArrayList<>();
         Map<String, LandscapeRuns.Run> cnnRuns = Map.of();
-        Map<String, StepTrainer.Result> dlnRuns = new LinkedHashMap<>();
+        Map<String, Trainer.Result> dlnRuns = new LinkedHashMap<>();
         List<Variant> dv = Variant.parse(dlnVariants, common.seed);
 
         if (nets.contains("cnn")) {
@@ -81,10 +81,10 @@ public class LpCommand implements Callable<Integer> {
             DataSet d = dln.data(common.seed);
             System.out.println("lp (deep linear): " + dln.describe(q) + "; seed " + common.seed);
             setup.add("- Deep linear network: " + dln.describe(q) + ".");
-            try (MetricsLog loss = new MetricsLog(dir.resolve("dln_loss.csv"), StepTrainer.STEP_COLUMNS)) {
+            try (MetricsLog loss = new MetricsLog(dir.resolve("dln_loss.csv"), Trainer.STEP_COLUMNS)) {
                 for (Variant v : dv) {
                     MultiLayerNetwork net = dln.net(v, common.seed);
-                    dlnRuns.put(v.name(), dln.trainer(v.name(), net, d, !common.noProgress, loss).run(dln.steps(q)));
+                    dlnRuns.put(v.name(), dln.train(v.name(), net, d, q, !common.noProgress, loss));
                 }
                 Plots.lineChart(dir.resolve("dln_loss.png"), "Deep linear network: training loss (full batch)", "step", "loss (log)",
                         Charts.perRun(loss, "step", "train_loss", dv.stream().map(Variant::name).toList(), 1),
@@ -99,7 +99,7 @@ public class LpCommand implements Callable<Integer> {
                     r.result().diverged() ? "diverged" : Report.num(r.result().last().trainAcc(), 4), Report.num(r.testAcc(), 4),
                     Report.num(r.lossRange()), Report.num(r.gradDiff()), Report.num(r.beta()));
         }
-        for (Map.Entry<String, StepTrainer.Result> e : dlnRuns.entrySet()) {
+        for (Map.Entry<String, Trainer.Result> e : dlnRuns.entrySet()) {
             System.out.printf(Locale.ROOT, "  deep linear %-6s final loss %s%n", e.getKey(), lossText(e.getValue()));
         }
 
@@ -138,7 +138,7 @@ public class LpCommand implements Callable<Integer> {
             rep.text("\nDeep linear network:");
             List<List<String>> rows = new ArrayList<>();
             for (Variant v : dv) {
-                StepTrainer.Result r = dlnRuns.get(v.name());
+                Trainer.Result r = dlnRuns.get(v.name());
                 rows.add(List.of(v.name(), v.describe(), Report.num(r.losses()[0]), Report.num(Stats.min(r.losses())), lossText(r),
                         Report.num(r.seconds())));
             }
@@ -159,11 +159,11 @@ public class LpCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static double last(StepTrainer.Result r) {
+    private static double last(Trainer.Result r) {
         return r.diverged() ? Double.POSITIVE_INFINITY : r.losses()[r.losses().length - 1];
     }
 
-    private static String lossText(StepTrainer.Result r) {
+    private static String lossText(Trainer.Result r) {
         return r.diverged() ? "diverged at step " + r.steps() : Report.num(r.losses()[r.losses().length - 1], 5);
     }
 }
