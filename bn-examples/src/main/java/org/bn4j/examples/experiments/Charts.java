@@ -13,7 +13,7 @@ public final class Charts {
     }
 
     /** One series per run: column {@code y} against column {@code x}, smoothed by a moving average of {@code smooth}. */
-    static List<Plots.Series> perRun(MetricsLog log, String x, String y, List<String> runs, int smooth) {
+    public static List<Plots.Series> perRun(MetricsLog log, String x, String y, List<String> runs, int smooth) {
         List<Plots.Series> s = new ArrayList<>();
         int run = log.index("run");
         for (String name : runs) {

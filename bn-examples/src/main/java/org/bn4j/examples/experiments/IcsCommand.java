@@ -1,5 +1,6 @@
 package org.bn4j.examples.experiments;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -64,19 +65,37 @@ public class IcsCommand implements Callable<Integer> {
     record Row(String net, String run, String layer, double diff, double cos, double gradNorm, double relDiff) {
     }
 
+    /**
+     * What a run measured.
+     *
+     * @param rows   medians per network, run and layer
+     * @param accs   the outcome of training per network and run
+     * @param probes the probes as recorded, by network ({@code cnn_}, {@code dln_}) and run
+     * @param dlnLoss the deep linear network's loss per step (null when not run)
+     */
+    record Result(List<Row> rows, Map<String, String> accs, List<String> setup,
+                  Map<String, Map<String, DiagnosticsListener>> probes, MetricsLog dlnLoss, double seconds) {
+    }
+
     @Override
     public Integer call() throws Exception {
-        long t0 = System.nanoTime();
         cnn.defaultProbeEvery = 50; // an ICS probe costs one gradient per watched layer
         Path dir = common.outDir();
         Files.createDirectories(dir);
+        report(run(dir), dir);
+        return 0;
+    }
+
+    /** Trains both networks with and without batch norm under the ICS probe, writing their CSV files. */
+    Result run(Path dir) throws IOException {
+        long t0 = System.nanoTime();
         boolean q = common.quick;
         List<Variant> vs = Variant.parse(variants, common.seed);
-        List<String> names = vs.stream().map(Variant::name).toList();
         List<Row> rows = new ArrayList<>();
         Map<String, String> accs = new LinkedHashMap<>();
-        Report rep = new Report("ics: internal covariate shift (Santurkar et al. 2018, Definition 2.1)", common.commandLine());
         List<String> setup = new ArrayList<>();
+        Map<String, Map<String, DiagnosticsListener>> allProbes = new LinkedHashMap<>();
+        MetricsLog dlnLoss = null;
 
         if (nets.contains("cnn")) {
             CnnData data = cnn.data(common);
@@ -98,7 +117,7 @@ public class IcsCommand implements Callable<Integer> {
                 }
             }
             rows.addAll(aggregate("CNN", probes));
-            DiagnosticsCharts.write(dir, "cnn_", probes);
+            allProbes.put("cnn_", probes);
         }
         if (nets.contains("dln")) {
             DataSet d = dln.data(common.seed);
@@ -106,8 +125,9 @@ public class IcsCommand implements Callable<Integer> {
             setup.add("- Deep linear network: " + dln.describe(q) + ". ICS probe every " + dln.probeEvery(q) + " steps for "
                     + DeepLinearRuns.icsLayers() + ".");
             Map<String, DiagnosticsListener> probes = new LinkedHashMap<>();
-            try (MetricsLog loss = new MetricsLog(dir.resolve("dln_loss.csv"), Trainer.STEP_COLUMNS);
-                 DiagnosticsCsv csv = DiagnosticsCsv.in(dir, "dln_")) {
+            MetricsLog loss = new MetricsLog(dir.resolve("dln_loss.csv"), Trainer.STEP_COLUMNS);
+            dlnLoss = loss;
+            try (loss; DiagnosticsCsv csv = DiagnosticsCsv.in(dir, "dln_")) {
                 for (Variant v : vs) {
                     MultiLayerNetwork net = dln.net(v, common.seed);
                     DiagnosticsListener probe = icsProbe(dln.probeEvery(q), dln.lr(), DeepLinearRuns.icsLayers(), csv, v.name());
@@ -116,14 +136,27 @@ public class IcsCommand implements Callable<Integer> {
                     accs.put("deep linear " + v.name(), r.diverged() ? "diverged at step " + r.steps()
                             : "loss " + Report.num(r.losses()[0]) + " → " + Report.num(r.losses()[r.losses().length - 1]));
                 }
-                Plots.lineChart(dir.resolve("dln_loss.png"), "Deep linear network: training loss (full batch)", "step",
-                        "loss (log)", Charts.perRun(loss, "step", "train_loss", names, 1), Plots.Style.LINES.withLogY()
-                                .withLegend(org.knowm.xchart.style.Styler.LegendPosition.InsideNE));
             }
             rows.addAll(aggregate("deep linear", probes));
-            DiagnosticsCharts.write(dir, "dln_", probes);
+            allProbes.put("dln_", probes);
         }
-        double secs = (System.nanoTime() - t0) / 1e9;
+        return new Result(rows, accs, setup, allProbes, dlnLoss, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Prints the medians, draws the charts and writes summary.md. */
+    void report(Result res, Path dir) throws IOException {
+        List<Row> rows = res.rows();
+        Map<String, String> accs = res.accs();
+        for (Map.Entry<String, Map<String, DiagnosticsListener>> e : res.probes().entrySet()) {
+            DiagnosticsCharts.write(dir, e.getKey(), e.getValue());
+        }
+        if (res.dlnLoss() != null) {
+            Plots.lineChart(dir.resolve("dln_loss.png"), "Deep linear network: training loss (full batch)", "step", "loss (log)",
+                    Charts.perRun(res.dlnLoss(), "step", "train_loss",
+                            Variant.parse(variants, common.seed).stream().map(Variant::name).toList(), 1), Plots.Style.LINES.withLogY()
+                            .withLegend(org.knowm.xchart.style.Styler.LegendPosition.InsideNE));
+        }
+        Report rep = new Report("ics: internal covariate shift (Santurkar et al. 2018, Definition 2.1)", common.commandLine());
 
         System.out.println();
         System.out.println("Medians over probes: ||G - G'||, cos(G, G'), ||G||");
@@ -152,15 +185,14 @@ public class IcsCommand implements Callable<Integer> {
                     .image("deep linear network loss", "dln_loss.png");
         }
         rep.heading("Setup");
-        setup.forEach(rep::text);
+        res.setup().forEach(rep::text);
         rep.text("- G = ∇_{W_i} L on the step's batch at the current parameters, as plain SGD applies it (mean over the batch); "
                 + "G' = the same after every parameter of the layers before layer i (weights, biases, γ, β) took its SGD step "
                 + "for this batch. Only the weight matrix/kernel W_i is compared.");
         rep.text("- Seed " + common.seed + " (one seed) for initialization, batches, A and the inputs.");
-        rep.machine(secs);
+        rep.machine(res.seconds());
         rep.write(dir.resolve("summary.md"));
         System.out.println("Wrote " + dir.toAbsolutePath() + "/{*.csv,*.png,summary.md}");
-        return 0;
     }
 
     private static DiagnosticsListener icsProbe(int every, double lr, List<String> layers, DiagnosticsCsv csv, String run) {

@@ -36,6 +36,10 @@ final class LandscapeRuns {
                double gradDiff, double gradDiffEarly, double beta, double betaEarly) {
     }
 
+    /** The runs, their probes as recorded, and the evaluations (for the charts). */
+    record Result(Map<String, Run> runs, Map<String, DiagnosticsListener> probes, MetricsLog evals) {
+    }
+
     private LandscapeRuns() {
     }
 
@@ -45,15 +49,15 @@ final class LandscapeRuns {
 
     /**
      * Trains every variant at every lr with bn4j's landscape probe ({@link DiagnosticsListener#landscape}); writes
-     * steps.csv, evals.csv and landscape.csv to {@code dir}, and the probes' charts.
+     * steps.csv, evals.csv and landscape.csv to {@code dir}.
      */
-    static Map<String, Run> run(Path dir, List<Variant> vs, List<Double> lrs, CnnOptions cnn, CnnData data, CommonOptions common)
+    static Result run(Path dir, List<Variant> vs, List<Double> lrs, CnnOptions cnn, CnnData data, CommonOptions common)
             throws IOException {
         boolean q = common.quick;
         Map<String, Run> out = new LinkedHashMap<>();
         Map<String, DiagnosticsListener> probes = new LinkedHashMap<>();
-        try (MetricsLog steps = new MetricsLog(dir.resolve("steps.csv"), Trainer.STEP_COLUMNS);
-             MetricsLog evals = new MetricsLog(dir.resolve("evals.csv"), Trainer.EVAL_COLUMNS);
+        MetricsLog evals = new MetricsLog(dir.resolve("evals.csv"), Trainer.EVAL_COLUMNS);
+        try (evals; MetricsLog steps = new MetricsLog(dir.resolve("steps.csv"), Trainer.STEP_COLUMNS);
              DiagnosticsCsv csv = DiagnosticsCsv.in(dir)) {
             for (double lr : lrs) {
                 for (Variant v : vs) {
@@ -77,12 +81,16 @@ final class LandscapeRuns {
                             Stats.mean(Stats.head(beta, 0.25))));
                 }
             }
-            DiagnosticsCharts.write(dir, "", probes);
-            Plots.lineChart(dir.resolve("train_accuracy.png"), "Training accuracy (first training images, inference mode)",
-                    "step", "accuracy", Charts.perRun(evals, "step", "train_acc", new ArrayList<>(out.keySet()), 1),
-                    Plots.Style.MARKERS.withLegend(org.knowm.xchart.style.Styler.LegendPosition.OutsideE));
         }
-        return out;
+        return new Result(out, probes, evals);
+    }
+
+    /** The probes' charts and the training accuracy. */
+    static void charts(Path dir, Result r) throws IOException {
+        DiagnosticsCharts.write(dir, "", r.probes());
+        Plots.lineChart(dir.resolve("train_accuracy.png"), "Training accuracy (first training images, inference mode)",
+                "step", "accuracy", Charts.perRun(r.evals(), "step", "train_acc", new ArrayList<>(r.runs().keySet()), 1),
+                Plots.Style.MARKERS.withLegend(org.knowm.xchart.style.Styler.LegendPosition.OutsideE));
     }
 
     /** Table of the runs' aggregates. */

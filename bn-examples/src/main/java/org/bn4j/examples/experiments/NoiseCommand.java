@@ -1,5 +1,6 @@
 package org.bn4j.examples.experiments;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -58,11 +59,23 @@ public class NoiseCommand implements Callable<Integer> {
     /** The layer whose input the verdicts' figures name first. */
     static final String SHOWN = "act4";
 
+    /** What a run measured: each run's training, final test accuracy, mean drift per watched layer and probes. */
+    record Result(CnnData data, List<Variant> variants, Map<String, Trainer.Result> runs, Map<String, Double> testAcc,
+                  Map<String, Map<String, Double>> drift, Map<String, DiagnosticsListener> probes, MetricsLog steps,
+                  MetricsLog evals, double seconds) {
+    }
+
     @Override
     public Integer call() throws Exception {
-        long t0 = System.nanoTime();
         Path dir = common.outDir();
         Files.createDirectories(dir);
+        report(run(dir), dir);
+        return 0;
+    }
+
+    /** Trains every run with the activation probe, writing steps.csv, evals.csv and activations.csv. */
+    Result run(Path dir) throws IOException {
+        long t0 = System.nanoTime();
         boolean q = common.quick;
         CnnData data = cnn.data(common);
         List<Variant> vs = Variant.parse(variants, common.seed);
@@ -73,9 +86,9 @@ public class NoiseCommand implements Callable<Integer> {
         Map<String, Double> testAcc = new LinkedHashMap<>();
         Map<String, Map<String, Double>> drift = new LinkedHashMap<>();
         Map<String, DiagnosticsListener> probes = new LinkedHashMap<>();
-        try (MetricsLog steps = new MetricsLog(dir.resolve("steps.csv"), Trainer.STEP_COLUMNS);
-             MetricsLog evals = new MetricsLog(dir.resolve("evals.csv"), Trainer.EVAL_COLUMNS);
-             DiagnosticsCsv csv = DiagnosticsCsv.in(dir)) {
+        MetricsLog steps = new MetricsLog(dir.resolve("steps.csv"), Trainer.STEP_COLUMNS);
+        MetricsLog evals = new MetricsLog(dir.resolve("evals.csv"), Trainer.EVAL_COLUMNS);
+        try (steps; evals; DiagnosticsCsv csv = DiagnosticsCsv.in(dir)) {
             for (Variant v : vs) {
                 MultiLayerNetwork net = cnn.net(v, lr, common.seed, q);
                 System.out.println("Run '" + v.name() + "': " + v.describe());
@@ -91,63 +104,75 @@ public class NoiseCommand implements Callable<Integer> {
                 }
                 drift.put(v.name(), dm);
             }
-            double secs = (System.nanoTime() - t0) / 1e9;
-
-            System.out.println();
-            System.out.printf(Locale.ROOT, "Final accuracies after %d steps (train: first 1,000 training images; test: whole test set):%n", cnn.steps(q));
-            for (String n : names) {
-                Trainer.Result r = results.get(n);
-                System.out.printf(Locale.ROOT, "  %-7s train %.4f  test %.4f  mean drift of %s %.4f%s  (%.1f s)%n", n,
-                        r.diverged() ? Double.NaN : r.last().trainAcc(), testAcc.get(n), SHOWN, drift.get(n).get(SHOWN),
-                        r.diverged() ? " DIVERGED" : "", r.seconds());
-            }
-
-            int smooth = Math.max(1, cnn.steps(q) / 30);
-            Plots.lineChart(dir.resolve("train_accuracy.png"), "Noise injection: training accuracy (first 1,000 training images, inference mode)",
-                    "step", "accuracy", Charts.perRun(evals, "step", "train_acc", names, 1), Plots.Style.MARKERS);
-            Plots.lineChart(dir.resolve("train_loss.png"), "Noise injection: training loss (moving average of " + smooth + " steps)",
-                    "step", "cross-entropy (training mode)", Charts.perRun(steps, "step", "train_loss", names, smooth),
-                    Plots.Style.LINES.withLegend(org.knowm.xchart.style.Styler.LegendPosition.InsideNE));
-            DiagnosticsCharts.write(dir, "", probes);
-
-            Report rep = new Report("noise: noise injection (Santurkar et al. 2018, §2.1)", common.commandLine());
-            verdicts(rep, results, testAcc, drift);
-            rep.heading("Figures");
-            List<List<String>> rows = new ArrayList<>();
-            for (Variant v : vs) {
-                Trainer.Result r = results.get(v.name());
-                List<String> row = new ArrayList<>(List.of(v.name(), v.describe(),
-                        r.diverged() ? "diverged at step " + r.steps() : Report.num(r.last().trainAcc(), 4),
-                        Report.num(testAcc.get(v.name()), 4), Report.num(r.meanLossLast(Math.max(1, cnn.steps(q) / 10)), 3)));
-                for (String l : WATCHED) {
-                    row.add(Report.num(drift.get(v.name()).get(l), 3));
-                }
-                row.add(Report.num(r.seconds(), 3));
-                rows.add(row);
-            }
-            List<String> header = new ArrayList<>(List.of("run", "layer", "train acc (end)", "test acc (end)",
-                    "train loss (last 10% of steps)"));
-            for (String l : WATCHED) {
-                header.add("drift " + l);
-            }
-            header.add("seconds");
-            rep.table(header, rows);
-            rep.text("Drift: how much the distribution of a layer's input (per channel mean and std, training mode, on the "
-                    + "step's batch, noise included) moves between consecutive probes, relative to its std; averaged over "
-                    + "probes. act2, act4, act5 are the inputs of the ReLUs of conv block 2, conv block 4 and the dense layer.");
-            rep.image("training accuracy", "train_accuracy.png").image("training loss", "train_loss.png")
-                    .image("activation distribution", "activations_" + SHOWN + "_in.png").image("activation drift", "activation_drift.png");
-            rep.heading("Setup");
-            rep.text("- " + cnn.describe(data, q, String.valueOf(lr)) + ".");
-            rep.text("- Probes every " + cnn.probeEvery(q) + " steps, before the step, on that step's batch. Noise: "
-                    + "NoiseConfig.santurkar() (n_mu 0.5, n_sigma 1.25, r_mu = r_sigma = 0.1) with seed " + common.seed
-                    + ", after the affine map; the noise-only run uses the same noise in place of the norm layers.");
-            rep.text("- Seed " + common.seed + " for initialization, batches and noise (one seed).");
-            rep.machine(secs);
-            rep.write(dir.resolve("summary.md"));
-            System.out.println("Wrote " + dir.toAbsolutePath() + "/{steps.csv,evals.csv,activations.csv,*.png,summary.md}");
         }
-        return 0;
+        return new Result(data, vs, results, testAcc, drift, probes, steps, evals, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Prints the accuracies, draws the charts and writes summary.md. */
+    void report(Result res, Path dir) throws IOException {
+        boolean q = common.quick;
+        CnnData data = res.data();
+        List<Variant> vs = res.variants();
+        List<String> names = vs.stream().map(Variant::name).toList();
+        Map<String, Trainer.Result> results = res.runs();
+        Map<String, Double> testAcc = res.testAcc();
+        Map<String, Map<String, Double>> drift = res.drift();
+        Map<String, DiagnosticsListener> probes = res.probes();
+        MetricsLog steps = res.steps();
+        MetricsLog evals = res.evals();
+        System.out.println();
+        System.out.printf(Locale.ROOT, "Final accuracies after %d steps (train: first 1,000 training images; test: whole test set):%n", cnn.steps(q));
+        for (String n : names) {
+            Trainer.Result r = results.get(n);
+            System.out.printf(Locale.ROOT, "  %-7s train %.4f  test %.4f  mean drift of %s %.4f%s  (%.1f s)%n", n,
+                    r.diverged() ? Double.NaN : r.last().trainAcc(), testAcc.get(n), SHOWN, drift.get(n).get(SHOWN),
+                    r.diverged() ? " DIVERGED" : "", r.seconds());
+        }
+
+        int smooth = Math.max(1, cnn.steps(q) / 30);
+        Plots.lineChart(dir.resolve("train_accuracy.png"), "Noise injection: training accuracy (first 1,000 training images, inference mode)",
+                "step", "accuracy", Charts.perRun(evals, "step", "train_acc", names, 1), Plots.Style.MARKERS);
+        Plots.lineChart(dir.resolve("train_loss.png"), "Noise injection: training loss (moving average of " + smooth + " steps)",
+                "step", "cross-entropy (training mode)", Charts.perRun(steps, "step", "train_loss", names, smooth),
+                Plots.Style.LINES.withLegend(org.knowm.xchart.style.Styler.LegendPosition.InsideNE));
+        DiagnosticsCharts.write(dir, "", probes);
+
+        Report rep = new Report("noise: noise injection (Santurkar et al. 2018, §2.1)", common.commandLine());
+        verdicts(rep, results, testAcc, drift);
+        rep.heading("Figures");
+        List<List<String>> rows = new ArrayList<>();
+        for (Variant v : vs) {
+            Trainer.Result r = results.get(v.name());
+            List<String> row = new ArrayList<>(List.of(v.name(), v.describe(),
+                    r.diverged() ? "diverged at step " + r.steps() : Report.num(r.last().trainAcc(), 4),
+                    Report.num(testAcc.get(v.name()), 4), Report.num(r.meanLossLast(Math.max(1, cnn.steps(q) / 10)), 3)));
+            for (String l : WATCHED) {
+                row.add(Report.num(drift.get(v.name()).get(l), 3));
+            }
+            row.add(Report.num(r.seconds(), 3));
+            rows.add(row);
+        }
+        List<String> header = new ArrayList<>(List.of("run", "layer", "train acc (end)", "test acc (end)",
+                "train loss (last 10% of steps)"));
+        for (String l : WATCHED) {
+            header.add("drift " + l);
+        }
+        header.add("seconds");
+        rep.table(header, rows);
+        rep.text("Drift: how much the distribution of a layer's input (per channel mean and std, training mode, on the "
+                + "step's batch, noise included) moves between consecutive probes, relative to its std; averaged over "
+                + "probes. act2, act4, act5 are the inputs of the ReLUs of conv block 2, conv block 4 and the dense layer.");
+        rep.image("training accuracy", "train_accuracy.png").image("training loss", "train_loss.png")
+                .image("activation distribution", "activations_" + SHOWN + "_in.png").image("activation drift", "activation_drift.png");
+        rep.heading("Setup");
+        rep.text("- " + cnn.describe(data, q, String.valueOf(lr)) + ".");
+        rep.text("- Probes every " + cnn.probeEvery(q) + " steps, before the step, on that step's batch. Noise: "
+                + "NoiseConfig.santurkar() (n_mu 0.5, n_sigma 1.25, r_mu = r_sigma = 0.1) with seed " + common.seed
+                + ", after the affine map; the noise-only run uses the same noise in place of the norm layers.");
+        rep.text("- Seed " + common.seed + " for initialization, batches and noise (one seed).");
+        rep.machine(res.seconds());
+        rep.write(dir.resolve("summary.md"));
+        System.out.println("Wrote " + dir.toAbsolutePath() + "/{steps.csv,evals.csv,activations.csv,*.png,summary.md}");
     }
 
     private void verdicts(Report rep, Map<String, Trainer.Result> res, Map<String, Double> test,

@@ -1,5 +1,6 @@
 package org.bn4j.examples.experiments;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -80,11 +81,23 @@ public class SaturationCommand implements Callable<Integer> {
     record Run(String name, Variant v, double lr, Trainer.Result result, double[] meanSat, double[] meanGrad) {
     }
 
+    /** What a run measured: the runs with their means, the probes as recorded, the evaluations. */
+    record Result(FashionMnist data, String setup, int every, int probeImages, Map<String, Run> runs,
+                  Map<String, DiagnosticsListener> saturation, Map<String, DiagnosticsListener> gradients, MetricsLog evals,
+                  double seconds) {
+    }
+
     @Override
     public Integer call() throws Exception {
-        long t0 = System.nanoTime();
         Path dir = common.outDir();
         Files.createDirectories(dir);
+        report(run(dir), dir);
+        return 0;
+    }
+
+    /** Trains every run with the probes, writing epochs.csv, saturation.csv and gradient_norms.csv. */
+    Result run(Path dir) throws IOException {
+        long t0 = System.nanoTime();
         boolean q = common.quick;
         FashionMnist data = common.loadData();
         if (q) {
@@ -107,8 +120,8 @@ public class SaturationCommand implements Callable<Integer> {
         Map<String, Run> runs = new LinkedHashMap<>();
         Map<String, DiagnosticsListener> satProbes = new LinkedHashMap<>();
         Map<String, DiagnosticsListener> gradProbes = new LinkedHashMap<>();
-        try (MetricsLog evalLog = new MetricsLog(dir.resolve("epochs.csv"), Trainer.EVAL_COLUMNS);
-             DiagnosticsCsv csv = DiagnosticsCsv.in(dir)) {
+        MetricsLog evalLog = new MetricsLog(dir.resolve("epochs.csv"), Trainer.EVAL_COLUMNS);
+        try (evalLog; DiagnosticsCsv csv = DiagnosticsCsv.in(dir)) {
             for (double lr : lrs) {
                 for (Variant v : vs) {
                     String name = lrs.size() > 1 ? v.name() + "@" + Report.num(lr) : v.name();
@@ -133,71 +146,76 @@ public class SaturationCommand implements Callable<Integer> {
                     runs.put(name, new Run(name, v, lr, r, meanSat, meanGrad));
                 }
             }
-            double secs = (System.nanoTime() - t0) / 1e9;
-            List<String> names = new ArrayList<>(runs.keySet());
-
-            System.out.println();
-            System.out.println("Mean over training of the saturated fraction (act1, act2) and gradient norms (fc1, fc2, out):");
-            for (Run r : runs.values()) {
-                System.out.printf(Locale.ROOT, "  %-8s saturated %s, %s  grad %s, %s, %s  test acc %s%s%n", r.name(), Report.pct(r.meanSat()[0]),
-                        Report.pct(r.meanSat()[1]), Report.num(r.meanGrad()[0]), Report.num(r.meanGrad()[1]), Report.num(r.meanGrad()[2]),
-                        Report.num(r.result().last().testAcc(), 4), r.result().diverged() ? " DIVERGED" : "");
-            }
-
-            DiagnosticsCharts.write(dir, "", satProbes);
-            DiagnosticsCharts.write(dir, "", gradProbes);
-            Plots.lineChart(dir.resolve("test_accuracy.png"), "Test accuracy per epoch", "epoch", "test accuracy",
-                    Charts.perRun(evalLog, "epoch", "test_acc", names, 1),
-                    Plots.Style.MARKERS.withLegend(org.knowm.xchart.style.Styler.LegendPosition.OutsideE));
-
-            Report rep = new Report("saturation: batch norm before tanh", common.commandLine());
-            for (double lr : lrs) {
-                Run none = find(runs, "none", lr);
-                Run bn = find(runs, "bn", lr);
-                if (none == null || bn == null) {
-                    continue;
-                }
-                String at = " (lr " + Report.num(lr) + ")";
-                int held = (bn.meanSat()[0] < none.meanSat()[0] ? 1 : 0) + (bn.meanSat()[1] < none.meanSat()[1] ? 1 : 0);
-                rep.verdict("batch norm before tanh gives fewer saturated units" + at + ".", Report.Outcome.of(held, 2),
-                        String.format(Locale.ROOT, "mean saturated fraction over training, with / without BN: layer 1 %s / %s, "
-                                        + "layer 2 %s / %s.", Report.pct(bn.meanSat()[0]), Report.pct(none.meanSat()[0]),
-                                Report.pct(bn.meanSat()[1]), Report.pct(none.meanSat()[1])));
-                double rb = bn.meanGrad()[0] / bn.meanGrad()[2];
-                double rn = none.meanGrad()[0] / none.meanGrad()[2];
-                rep.verdict("with batch norm the gradients stay healthier: the first layer's gradient is not attenuated "
-                                + "relative to the output layer's (ratio ‖∇W_1‖ / ‖∇W_out‖ larger with BN)" + at + ".",
-                        Report.Outcome.of(rb > rn), String.format(Locale.ROOT, "mean ratio with BN %s, without %s "
-                                        + "(mean ‖∇W_1‖ %s vs %s).", Report.num(rb), Report.num(rn), Report.num(bn.meanGrad()[0]),
-                                Report.num(none.meanGrad()[0])));
-                double ab = bn.result().diverged() ? 0 : bn.result().last().testAcc();
-                double an = none.result().diverged() ? 0 : none.result().last().testAcc();
-                rep.verdict("batch norm trains the tanh network at least as well (test accuracy at the end)" + at + ".",
-                        Report.Outcome.of(ab >= an), "test accuracy with BN " + Report.num(ab, 4) + ", without " + Report.num(an, 4) + ".");
-            }
-            rep.heading("Figures");
-            List<List<String>> t = new ArrayList<>();
-            for (Run r : runs.values()) {
-                t.add(List.of(r.name(), r.v().describe(), Report.num(r.lr()), Report.pct(r.meanSat()[0]), Report.pct(r.meanSat()[1]),
-                        Report.num(r.meanGrad()[0]), Report.num(r.meanGrad()[1]), Report.num(r.meanGrad()[2]),
-                        Report.num(r.result().last().testAcc(), 4) + (r.result().diverged() ? " (diverged)" : ""),
-                        Report.num(r.result().seconds())));
-            }
-            rep.table(List.of("run", "layer", "lr", "saturated, layer 1", "saturated, layer 2", "‖∇W_1‖", "‖∇W_2‖", "‖∇W_out‖",
-                    "test acc (end)", "training s"), t);
-            rep.text("Means over the probes (before step 0 and every " + every + " steps after; bn4j's DiagnosticsListener). Saturated: fraction of (image, unit) "
-                    + "pairs with |tanh| > " + threshold + " on the first " + probeSet.numExamples() + " training images, in "
-                    + "training mode (batch statistics of those images). Gradient norms: ‖∂L/∂W‖₂ of the weight matrices on the "
-                    + "step's batch (mean loss over the batch).");
-            rep.image("saturation", "saturation.png").image("gradient norms", "gradient_norms.png").image("test accuracy", "test_accuracy.png");
-            rep.heading("Setup");
-            rep.text("- " + setup + ".");
-            rep.text("- Data: " + data.source() + "; inputs standardized as in compare. Evaluation of the test set in inference mode.");
-            rep.machine(secs);
-            rep.write(dir.resolve("summary.md"));
-            System.out.println("Wrote " + dir.toAbsolutePath() + "/{epochs.csv,saturation.csv,gradient_norms.csv,*.png,summary.md}");
         }
-        return 0;
+        return new Result(data, setup, every, probeSet.numExamples(), runs, satProbes, gradProbes, evalLog, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Prints the means, draws the charts and writes summary.md. */
+    void report(Result res, Path dir) throws IOException {
+        Map<String, Run> runs = res.runs();
+        int every = res.every();
+        List<String> names = new ArrayList<>(runs.keySet());
+
+        System.out.println();
+        System.out.println("Mean over training of the saturated fraction (act1, act2) and gradient norms (fc1, fc2, out):");
+        for (Run r : runs.values()) {
+            System.out.printf(Locale.ROOT, "  %-8s saturated %s, %s  grad %s, %s, %s  test acc %s%s%n", r.name(), Report.pct(r.meanSat()[0]),
+                    Report.pct(r.meanSat()[1]), Report.num(r.meanGrad()[0]), Report.num(r.meanGrad()[1]), Report.num(r.meanGrad()[2]),
+                    Report.num(r.result().last().testAcc(), 4), r.result().diverged() ? " DIVERGED" : "");
+        }
+
+        DiagnosticsCharts.write(dir, "", res.saturation());
+        DiagnosticsCharts.write(dir, "", res.gradients());
+        Plots.lineChart(dir.resolve("test_accuracy.png"), "Test accuracy per epoch", "epoch", "test accuracy",
+                Charts.perRun(res.evals(), "epoch", "test_acc", names, 1),
+                Plots.Style.MARKERS.withLegend(org.knowm.xchart.style.Styler.LegendPosition.OutsideE));
+
+        Report rep = new Report("saturation: batch norm before tanh", common.commandLine());
+        for (double lr : lrs) {
+            Run none = find(runs, "none", lr);
+            Run bn = find(runs, "bn", lr);
+            if (none == null || bn == null) {
+                continue;
+            }
+            String at = " (lr " + Report.num(lr) + ")";
+            int held = (bn.meanSat()[0] < none.meanSat()[0] ? 1 : 0) + (bn.meanSat()[1] < none.meanSat()[1] ? 1 : 0);
+            rep.verdict("batch norm before tanh gives fewer saturated units" + at + ".", Report.Outcome.of(held, 2),
+                    String.format(Locale.ROOT, "mean saturated fraction over training, with / without BN: layer 1 %s / %s, "
+                                    + "layer 2 %s / %s.", Report.pct(bn.meanSat()[0]), Report.pct(none.meanSat()[0]),
+                            Report.pct(bn.meanSat()[1]), Report.pct(none.meanSat()[1])));
+            double rb = bn.meanGrad()[0] / bn.meanGrad()[2];
+            double rn = none.meanGrad()[0] / none.meanGrad()[2];
+            rep.verdict("with batch norm the gradients stay healthier: the first layer's gradient is not attenuated "
+                            + "relative to the output layer's (ratio ‖∇W_1‖ / ‖∇W_out‖ larger with BN)" + at + ".",
+                    Report.Outcome.of(rb > rn), String.format(Locale.ROOT, "mean ratio with BN %s, without %s "
+                                    + "(mean ‖∇W_1‖ %s vs %s).", Report.num(rb), Report.num(rn), Report.num(bn.meanGrad()[0]),
+                            Report.num(none.meanGrad()[0])));
+            double ab = bn.result().diverged() ? 0 : bn.result().last().testAcc();
+            double an = none.result().diverged() ? 0 : none.result().last().testAcc();
+            rep.verdict("batch norm trains the tanh network at least as well (test accuracy at the end)" + at + ".",
+                    Report.Outcome.of(ab >= an), "test accuracy with BN " + Report.num(ab, 4) + ", without " + Report.num(an, 4) + ".");
+        }
+        rep.heading("Figures");
+        List<List<String>> t = new ArrayList<>();
+        for (Run r : runs.values()) {
+            t.add(List.of(r.name(), r.v().describe(), Report.num(r.lr()), Report.pct(r.meanSat()[0]), Report.pct(r.meanSat()[1]),
+                    Report.num(r.meanGrad()[0]), Report.num(r.meanGrad()[1]), Report.num(r.meanGrad()[2]),
+                    Report.num(r.result().last().testAcc(), 4) + (r.result().diverged() ? " (diverged)" : ""),
+                    Report.num(r.result().seconds())));
+        }
+        rep.table(List.of("run", "layer", "lr", "saturated, layer 1", "saturated, layer 2", "‖∇W_1‖", "‖∇W_2‖", "‖∇W_out‖",
+                "test acc (end)", "training s"), t);
+        rep.text("Means over the probes (before step 0 and every " + every + " steps after; bn4j's DiagnosticsListener). Saturated: fraction of (image, unit) "
+                + "pairs with |tanh| > " + threshold + " on the first " + res.probeImages() + " training images, in "
+                + "training mode (batch statistics of those images). Gradient norms: ‖∂L/∂W‖₂ of the weight matrices on the "
+                + "step's batch (mean loss over the batch).");
+        rep.image("saturation", "saturation.png").image("gradient norms", "gradient_norms.png").image("test accuracy", "test_accuracy.png");
+        rep.heading("Setup");
+        rep.text("- " + res.setup() + ".");
+        rep.text("- Data: " + res.data().source() + "; inputs standardized as in compare. Evaluation of the test set in inference mode.");
+        rep.machine(res.seconds());
+        rep.write(dir.resolve("summary.md"));
+        System.out.println("Wrote " + dir.toAbsolutePath() + "/{epochs.csv,saturation.csv,gradient_norms.csv,*.png,summary.md}");
     }
 
     private static Run find(Map<String, Run> runs, String v, double lr) {

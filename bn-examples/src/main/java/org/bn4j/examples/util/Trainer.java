@@ -83,6 +83,7 @@ public final class Trainer {
     private MetricsLog stepLog;
     private MetricsLog evalLog;
     private long totalSteps = -1;
+    private ProgressBar sharedBar;
 
     /**
      * @param train         one epoch of training batches; {@code reset()} is called before every epoch
@@ -98,6 +99,12 @@ public final class Trainer {
     /** Steps of the whole run, for the progress bar (default: epochs × steps per epoch). */
     public Trainer totalSteps(long n) {
         this.totalSteps = n;
+        return this;
+    }
+
+    /** Steps the given progress bar (a bar over several runs; not closed here) instead of a bar of its own. */
+    public Trainer bar(ProgressBar bar) {
+        this.sharedBar = bar;
         return this;
     }
 
@@ -140,14 +147,16 @@ public final class Trainer {
         Divergence divergence = new Divergence();
         List<Eval> evals = new ArrayList<>();
         double seconds = 0;
-        try (ProgressBar pb = Progress.bar(run, totalSteps > 0 ? totalSteps : epochs * stepsPerEpoch, progress)) {
+        try (ProgressBar own = sharedBar != null ? null
+                : Progress.bar(run, totalSteps > 0 ? totalSteps : epochs * stepsPerEpoch, progress)) {
+            ProgressBar pb = sharedBar != null ? sharedBar : own;
             List<TrainingListener> ls = new ArrayList<>(List.of(scores, divergence));
             if (pb != null) {
                 ls.add(new BaseTrainingListener() {
                     @Override
                     public void iterationDone(Model model, int iteration, int epoch) {
                         pb.step();
-                        pb.setExtraMessage(String.format(Locale.ROOT, "loss %.3f", model.score()));
+                        pb.setExtraMessage(String.format(Locale.ROOT, "%s loss %.3f", run, model.score()));
                     }
                 });
             }
