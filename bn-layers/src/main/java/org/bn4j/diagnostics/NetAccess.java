@@ -15,6 +15,7 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.solvers.BaseOptimizer;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -58,11 +59,24 @@ abstract class NetAccess {
 
     abstract Layer[] layers();
 
-    abstract int iterationCount();
+    final int iterationCount() {
+        return BaseOptimizer.getIterationCount(model);
+    }
 
-    abstract int epochCount();
+    final int epochCount() {
+        return BaseOptimizer.getEpochCount(model);
+    }
 
-    abstract void setCounts(int iteration, int epoch);
+    /** Sets the iteration and epoch counts of the network and of each layer. */
+    final void setCounts(int iteration, int epoch) {
+        setNetworkCounts(iteration, epoch);
+        for (Layer l : layers()) {
+            l.setIterationCount(iteration);
+            l.setEpochCount(epoch);
+        }
+    }
+
+    abstract void setNetworkCounts(int iteration, int epoch);
 
     /** The updater's state array, or null when the network has no updater yet (none is created). */
     abstract INDArray updaterState();
@@ -81,7 +95,11 @@ abstract class NetAccess {
     /** Names of the layers and vertices whose outputs feed layer {@code name} directly ({@code ""}: the network input). */
     abstract List<String> inputsOf(String name);
 
-    /** The batch the network was last given (inputs, labels, masks), detached copies, or null when none is set. */
+    /**
+     * The batch the network was last given (inputs, labels, masks), detached copies, or null when none is set.
+     *
+     * @throws IllegalArgumentException for a graph with several inputs or outputs
+     */
     abstract DataSet currentBatch();
 
     /** A copy of the network for probing: same configuration, iteration and epoch counts and parameters, no workspaces. */
@@ -188,23 +206,9 @@ abstract class NetAccess {
         }
 
         @Override
-        int iterationCount() {
-            return net.getIterationCount();
-        }
-
-        @Override
-        int epochCount() {
-            return net.getEpochCount();
-        }
-
-        @Override
-        void setCounts(int iteration, int epoch) {
+        void setNetworkCounts(int iteration, int epoch) {
             net.getLayerWiseConfigurations().setIterationCount(iteration);
             net.getLayerWiseConfigurations().setEpochCount(epoch);
-            for (Layer l : net.getLayers()) {
-                l.setIterationCount(iteration);
-                l.setEpochCount(epoch);
-            }
         }
 
         @Override
@@ -305,23 +309,9 @@ abstract class NetAccess {
         }
 
         @Override
-        int iterationCount() {
-            return net.getIterationCount();
-        }
-
-        @Override
-        int epochCount() {
-            return net.getEpochCount();
-        }
-
-        @Override
-        void setCounts(int iteration, int epoch) {
+        void setNetworkCounts(int iteration, int epoch) {
             net.getConfiguration().setIterationCount(iteration);
             net.getConfiguration().setEpochCount(epoch);
-            for (Layer l : net.getLayers()) {
-                l.setIterationCount(iteration);
-                l.setEpochCount(epoch);
-            }
         }
 
         @Override
@@ -330,7 +320,7 @@ abstract class NetAccess {
             return u == null ? null : u.getStateViewArray();
         }
 
-        private void single(DataSet b) {
+        private void checkSingle() {
             if (net.getNumInputArrays() != 1 || net.getNumOutputArrays() != 1) {
                 throw new IllegalArgumentException("bn4j diagnostics: a DataSet feeds a ComputationGraph with one input and "
                         + "one output; this graph has " + net.getNumInputArrays() + " inputs and " + net.getNumOutputArrays()
@@ -340,7 +330,7 @@ abstract class NetAccess {
 
         @Override
         double computeGradientAndScore(DataSet b) {
-            single(b);
+            checkSingle();
             net.setInputs(b.getFeatures());
             net.setLabels(b.getLabels());
             net.setLayerMaskArrays(b.getFeaturesMaskArray() == null ? null : new INDArray[] {b.getFeaturesMaskArray()},
@@ -351,7 +341,7 @@ abstract class NetAccess {
 
         @Override
         Map<String, INDArray> activations(DataSet b) {
-            single(b);
+            checkSingle();
             net.setLayerMaskArrays(b.getFeaturesMaskArray() == null ? null : new INDArray[] {b.getFeaturesMaskArray()},
                     b.getLabelsMaskArray() == null ? null : new INDArray[] {b.getLabelsMaskArray()});
             Map<String, INDArray> acts = net.feedForward(new INDArray[] {b.getFeatures()}, true);
@@ -386,9 +376,10 @@ abstract class NetAccess {
         DataSet currentBatch() {
             INDArray[] labels = labels();
             INDArray[] in = net.getInputs();
-            if (in == null || labels == null || in.length != 1 || labels.length != 1) {
+            if (in == null || labels == null) {
                 return null;
             }
+            checkSingle();
             INDArray[] fm = net.getInputMaskArrays();
             INDArray[] lm = net.getLabelMaskArrays();
             return new DataSet(detach(in[0]), detach(labels[0]), fm == null ? null : detach(fm[0]), lm == null ? null : detach(lm[0]));

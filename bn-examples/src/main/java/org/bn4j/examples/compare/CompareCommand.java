@@ -65,8 +65,8 @@ public class CompareCommand implements Callable<Integer> {
     CommonOptions common;
 
     @Option(names = "--full", description = "The longer protocol of the documented results: 5 epochs, sweeps over 10,000 "
-            + "images, every evaluation on the whole test set (default: 2 epochs, sweeps over 5,000 and 2,000 images "
-            + "evaluated on 2,000 test images).")
+            + "images, every evaluation on the whole test set, training accuracy on 5,000 images after each epoch "
+            + "(default: 1 epoch, sweeps over 5,000 and 2,000 images evaluated on 2,000 test images, no training accuracy).")
     boolean full;
 
     @Option(names = "--variants", paramLabel = "LIST", split = ",",
@@ -80,7 +80,7 @@ public class CompareCommand implements Callable<Integer> {
     List<String> parts;
 
     @Option(names = "--epochs", paramLabel = "N",
-            description = "Epochs (default: 2, 5 with --full; on the bundled subset 10, 20 with --full; 2 with --quick).")
+            description = "Epochs (default: 1, 5 with --full; on the bundled subset 5, 20 with --full; 2 with --quick).")
     Integer epochs;
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "128", description = "Minibatch size (default: ${DEFAULT-VALUE}).")
@@ -102,9 +102,9 @@ public class CompareCommand implements Callable<Integer> {
     @Option(names = "--max-test", paramLabel = "N", description = "Use only the first N test images (default: all; 1000 with --quick).")
     Integer maxTest;
 
-    @Option(names = "--train-eval", paramLabel = "N", defaultValue = "5000",
-            description = "Training images evaluated (inference mode) after each epoch (default: ${DEFAULT-VALUE}).")
-    int trainEval;
+    @Option(names = "--train-eval", paramLabel = "N",
+            description = "Training images evaluated (inference mode) after each epoch (default: 0, 5000 with --full and --quick).")
+    Integer trainEval;
 
     @Option(names = "--lrs", paramLabel = "LIST", split = ",", defaultValue = "0.03,0.1,0.3,1,3,10",
             description = "Learning rates of the sweep, plain SGD (default: ${DEFAULT-VALUE}; 0.1,1,10 with --quick).")
@@ -127,17 +127,18 @@ public class CompareCommand implements Callable<Integer> {
      * The sizes of a compare run.
      *
      * @param epochs        epochs of the accuracy part
+     * @param trainEval     training images evaluated after each epoch of the accuracy part
      * @param lrExamples    training images of each run of the learning-rate sweep (one pass)
      * @param batchExamples training images of each run of the small-batch part (one pass)
      * @param sweepTest     test images the sweep runs are evaluated on
      */
-    record Plan(int epochs, int lrExamples, int batchExamples, int sweepTest) {
+    record Plan(int epochs, int trainEval, int lrExamples, int batchExamples, int sweepTest) {
         /** The default: the comparison within a few minutes on two cores. */
-        static final Plan FAST = new Plan(2, 5000, 2000, 2000);
+        static final Plan FAST = new Plan(1, 0, 5000, 2000, 2000);
         /** {@code --full}: the protocol of docs/experiments.md. */
-        static final Plan FULL = new Plan(5, 10000, 10000, Integer.MAX_VALUE);
+        static final Plan FULL = new Plan(5, 5000, 10000, 10000, Integer.MAX_VALUE);
         /** {@code --quick}: a smoke test. */
-        static final Plan QUICK = new Plan(2, 1000, 1000, Integer.MAX_VALUE);
+        static final Plan QUICK = new Plan(2, 5000, 1000, 1000, Integer.MAX_VALUE);
     }
 
     /**
@@ -167,11 +168,12 @@ public class CompareCommand implements Callable<Integer> {
         boolean q = common.quick;
         FashionMnist data = common.loadData();
         Plan base = q ? Plan.QUICK : full ? Plan.FULL : Plan.FAST;
-        int nEpochs = epochs != null ? epochs : q ? 2 : data.isSubset() ? (full ? 20 : 10) : base.epochs();
+        int nEpochs = epochs != null ? epochs : q ? 2 : data.isSubset() ? (full ? 20 : 5) : base.epochs();
         data = data.limit(maxTrain != null ? maxTrain : q ? 2000 : Integer.MAX_VALUE,
                 maxTest != null ? maxTest : q ? 1000 : Integer.MAX_VALUE);
         int n = data.train().size();
-        Plan plan = new Plan(nEpochs, Math.min(n, sweepExamples != null ? sweepExamples : base.lrExamples()),
+        Plan plan = new Plan(nEpochs, Math.min(n, trainEval != null ? trainEval : base.trainEval()),
+                Math.min(n, sweepExamples != null ? sweepExamples : base.lrExamples()),
                 Math.min(n, sweepExamples != null ? sweepExamples : base.batchExamples()),
                 Math.min(data.test().size(), base.sweepTest()));
         List<Double> sweepLrs = q && !explicit("--lrs") ? List.of(0.1, 1.0, 10.0) : lrs;
@@ -190,10 +192,11 @@ public class CompareCommand implements Callable<Integer> {
                List<Integer> sizes) throws IOException {
         long t0 = System.nanoTime();
         DataSet test = data.test().all(FashionMnist.Shape.FLAT);
-        int nEval = Math.min(trainEval, data.train().size());
-        DataSet trainEvalSet = nEval > 0 ? data.train().batch(range(nEval), FashionMnist.Shape.FLAT) : null;
+        DataSet trainEvalSet = plan.trainEval() > 0 ? data.train().batch(range(plan.trainEval()), FashionMnist.Shape.FLAT) : null;
         FashionMnist lrData = data.limit(plan.lrExamples(), plan.sweepTest());
         FashionMnist batchData = data.limit(plan.batchExamples(), plan.sweepTest());
+        DataSet lrTest = lrData.test().all(FashionMnist.Shape.FLAT);
+        DataSet batchTest = batchData.test().all(FashionMnist.Shape.FLAT);
 
         long total = 0;
         if (parts.contains("accuracy")) {
@@ -235,7 +238,7 @@ public class CompareCommand implements Callable<Integer> {
                 for (Variant v : vs) {
                     double best = Double.NaN;
                     for (double rate : sweepLrs) {
-                        Trainer.Result r = sweepRun(v, new Sgd(rate), lrData, batch, pb);
+                        Trainer.Result r = sweepRun(v, new Sgd(rate), lrData, lrTest, batch, pb);
                         double acc = r.diverged() ? Double.NaN : r.last().testAcc();
                         boolean trains = !r.diverged() && acc >= trainsAt;
                         lrLog.add(v.name(), rate, plan.lrExamples(), acc, r.diverged(), trains);
@@ -253,7 +256,7 @@ public class CompareCommand implements Callable<Integer> {
                     Map<Integer, Double> m = new LinkedHashMap<>();
                     for (int b : sizes) {
                         long s0 = System.nanoTime();
-                        Trainer.Result r = sweepRun(v, new Sgd(rate), batchData, b, pb);
+                        Trainer.Result r = sweepRun(v, new Sgd(rate), batchData, batchTest, b, pb);
                         double acc = r.diverged() ? Double.NaN : r.last().testAcc();
                         m.put(b, acc);
                         bsLog.add(v.name(), b, rate, plan.batchExamples(), r.last().step(), acc, r.diverged(),
@@ -326,8 +329,8 @@ public class CompareCommand implements Callable<Integer> {
     private static List<Plots.Series> accuracySeries(MetricsLog log, String xColumn, List<String> names) {
         List<Plots.Series> s = new ArrayList<>();
         for (String n : names) {
-            double[] x = Charts.values(log, xColumn, n, null, null);
-            double[] y = Charts.values(log, "test_acc", n, null, null);
+            double[] x = Charts.values(log, xColumn, n);
+            double[] y = Charts.values(log, "test_acc", n);
             if (x.length == 0) {
                 continue;
             }
@@ -349,11 +352,11 @@ public class CompareCommand implements Callable<Integer> {
         return Mlp.build(FashionMnist.PIXELS, new int[] {hidden}, FashionMnist.CLASSES, v, Activation.RELU, u, common.seed);
     }
 
-    /** One pass over {@code d}'s training images at batch size {@code b}, evaluated on {@code d}'s test images. */
-    private Trainer.Result sweepRun(Variant v, IUpdater u, FashionMnist d, int b, ProgressBar pb) {
+    /** One pass over {@code d}'s training images at batch size {@code b}, evaluated on {@code test}. */
+    private Trainer.Result sweepRun(Variant v, IUpdater u, FashionMnist d, DataSet test, int b, ProgressBar pb) {
         MultiLayerNetwork net = net(v, u);
         ShuffledBatchIterator it = d.train().iterator(b, common.seed, FashionMnist.Shape.FLAT, true);
-        return new Trainer(v.name(), net, it, it.batchesPerEpoch()).evaluate(null, d.test().all(FashionMnist.Shape.FLAT))
+        return new Trainer(v.name(), net, it, it.batchesPerEpoch()).evaluate(null, test)
                 .progress(pb != null).bar(pb).log(new PrintStream(OutputStream.nullOutputStream())).run(1);
     }
 
@@ -437,7 +440,8 @@ public class CompareCommand implements Callable<Integer> {
         String sweepTest = p.sweepTest() >= data.test().size() ? "the whole test set" : "the first " + p.sweepTest() + " test images";
         rep.heading("Setup");
         rep.text("- " + (common.quick ? "`--quick`" : full ? "`--full` protocol" : "Default (fast) protocol; `--full` runs 5 epochs "
-                + "and sweeps over 10,000 images evaluated on the whole test set") + ".");
+                + "and sweeps over 10,000 images evaluated on the whole test set") + (p.trainEval() > 0 ? "; training accuracy "
+                + "on the first " + p.trainEval() + " training images after every epoch (epochs.csv)" : "") + ".");
         rep.text("- Data: " + data.source() + "; " + data.train().size() + " training and " + data.test().size() + " test images.");
         rep.text(String.format(Locale.ROOT, "- Inputs: pixels scaled to [0,1], standardized with the training set's mean %.4f "
                 + "and std %.4f (one scalar each); features [N,784], one-hot labels.", data.mean(), data.std()));

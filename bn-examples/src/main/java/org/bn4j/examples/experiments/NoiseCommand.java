@@ -79,7 +79,6 @@ public class NoiseCommand implements Callable<Integer> {
         boolean q = common.quick;
         CnnData data = cnn.data(common);
         List<Variant> vs = Variant.parse(variants, common.seed);
-        List<String> names = vs.stream().map(Variant::name).toList();
         System.out.println("noise: " + cnn.describe(data, q, String.valueOf(lr)) + "; seed " + common.seed);
 
         Map<String, Trainer.Result> results = new LinkedHashMap<>();
