@@ -38,6 +38,10 @@ public class Main implements Runnable {
     /** Runs the command line and returns the exit code (no System.exit; for tests). */
     public static int run(String... args) {
         System.setProperty("java.awt.headless", "true");
+        if (System.getenv("OMP_NUM_THREADS") == null) {
+            System.err.println("Note: OMP_NUM_THREADS is not set, so ND4J runs one thread per core; on a busy machine "
+                    + "OMP_NUM_THREADS=1 is often several times faster (measured in docs/experiments.md).");
+        }
         return new CommandLine(new Main()).execute(args);
     }
 

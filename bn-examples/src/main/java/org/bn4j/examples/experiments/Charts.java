@@ -13,7 +13,7 @@ public final class Charts {
     }
 
     /** One series per run: column {@code y} against column {@code x}, smoothed by a moving average of {@code smooth}. */
-    static List<Plots.Series> perRun(MetricsLog log, String x, String y, List<String> runs, int smooth) {
+    public static List<Plots.Series> perRun(MetricsLog log, String x, String y, List<String> runs, int smooth) {
         List<Plots.Series> s = new ArrayList<>();
         int run = log.index("run");
         for (String name : runs) {
@@ -26,25 +26,9 @@ public final class Charts {
         return s;
     }
 
-    /** Same, for rows that also match {@code column = value}. */
-    static List<Plots.Series> perRun(MetricsLog log, String x, String y, List<String> runs, String column, Object value) {
-        List<Plots.Series> s = new ArrayList<>();
+    /** A run's values of column {@code y}. */
+    public static double[] values(MetricsLog log, String y, String runName) {
         int run = log.index("run");
-        int c = log.index(column);
-        for (String name : runs) {
-            java.util.function.Predicate<Object[]> f = r -> r[run].equals(name) && r[c].equals(value);
-            double[] ys = log.column(y, f);
-            if (ys.length > 0) {
-                s.add(new Plots.Series(name, log.column(x, f), ys));
-            }
-        }
-        return s;
-    }
-
-    /** A run's values of column {@code y} (rows matching {@code column = value} when column is not null). */
-    public static double[] values(MetricsLog log, String y, String runName, String column, Object value) {
-        int run = log.index("run");
-        int c = column == null ? -1 : log.index(column);
-        return log.column(y, r -> r[run].equals(runName) && (c < 0 || r[c].equals(value)));
+        return log.column(y, r -> r[run].equals(runName));
     }
 }

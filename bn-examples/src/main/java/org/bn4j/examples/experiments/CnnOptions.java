@@ -7,9 +7,10 @@ import org.bn4j.examples.data.FashionMnist;
 import org.bn4j.examples.nets.Variant;
 import org.bn4j.examples.nets.VggMini;
 import org.bn4j.examples.util.MetricsLog;
-import org.bn4j.examples.util.StepTrainer;
-import org.bn4j.examples.util.TrainingLoop;
+import org.bn4j.examples.util.StepBatches;
+import org.bn4j.examples.util.Trainer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
 import picocli.CommandLine.Option;
@@ -83,14 +84,18 @@ public class CnnOptions {
         return VggMini.build(v, new Sgd(lr), seed, size(quick));
     }
 
-    /** A trainer for one run with the common logs and evaluations; the caller adds probes and calls run. */
-    public StepTrainer trainer(String run, MultiLayerNetwork net, CnnData data, long seed, CommonOptions common,
-                               MetricsLog stepLog, MetricsLog evalLog) {
-        int n = evalImages(common.quick);
-        return new StepTrainer(run, net, data.randomBatches(batch(common.quick), seed))
-                .progress(!common.noProgress)
-                .stepLog(stepLog)
-                .evaluate(evalEvery(common.quick), data.trainHead(n), data.testHead(n), evalLog);
+    /**
+     * Trains one run: {@link #steps} random batches, evaluated every {@link #evalEvery} steps on the first training
+     * and test images, with the common logs and the caller's listeners (its probes).
+     */
+    public Trainer.Result train(String run, MultiLayerNetwork net, CnnData data, long seed, CommonOptions common,
+                                MetricsLog stepLog, MetricsLog evalLog, TrainingListener... probes) {
+        boolean q = common.quick;
+        int n = evalImages(q);
+        StepBatches batches = new StepBatches(data.randomBatches(batch(q), seed), steps(q), evalEvery(q));
+        return new Trainer(run, net, batches, evalEvery(q)).totalSteps(steps(q)).progress(!common.noProgress)
+                .stepLog(stepLog).evalLog(evalLog).evaluate(data.trainHead(n), data.testHead(n)).listeners(probes)
+                .run(batches.epochs());
     }
 
     /** Training and test images evaluated during training. */
@@ -100,7 +105,7 @@ public class CnnOptions {
 
     /** Test accuracy on the whole test set (inference mode). */
     public static double testAccuracy(MultiLayerNetwork net, CnnData data) {
-        return TrainingLoop.evaluate(net, data.test(), 2000)[1];
+        return Trainer.accuracyAndLoss(net, data.test())[0];
     }
 
     /** One line describing the setup, for summaries. */

@@ -1,5 +1,6 @@
 package org.bn4j.examples.experiments;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -8,6 +9,9 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 import me.tongfei.progressbar.ProgressBar;
+import org.apache.commons.math3.linear.Array2DRowRealMatrix;
+import org.apache.commons.math3.linear.QRDecomposition;
+import org.apache.commons.math3.stat.regression.SimpleRegression;
 import org.bn4j.examples.CommonOptions;
 import org.bn4j.examples.util.MetricsLog;
 import org.bn4j.examples.util.Plots;
@@ -54,11 +58,21 @@ public class DecouplingCommand implements Callable<Integer> {
             description = "Bisection steps for the length per iteration (default: ${DEFAULT-VALUE}).")
     int bisection;
 
+    /** What a run measured: f(w_t) − f* of both methods for t = 0 … iterations, f(w_0) − f* and f*. */
+    record Result(int dim, int iterations, double[] gd, double[] gdnp, double f0, double fStar, double seconds) {
+    }
+
     @Override
     public Integer call() throws Exception {
-        long t0 = System.nanoTime();
         Path dir = common.outDir();
         Files.createDirectories(dir);
+        report(run(dir), dir);
+        return 0;
+    }
+
+    /** Runs both methods on the least-squares problem, writing decoupling.csv. */
+    Result run(Path dir) throws IOException {
+        long t0 = System.nanoTime();
         int d = dim != null ? dim : common.quick ? 10 : 50;
         int iters = iterations != null ? iterations : common.quick ? 200 : 2000;
         Random rng = Nd4j.getRandomFactory().getNewRandomInstance(common.seed * 31 + 5);
@@ -119,8 +133,17 @@ public class DecouplingCommand implements Callable<Integer> {
                 }
             }
         }
-        double secs = (System.nanoTime() - t0) / 1e9;
+        return new Result(d, iters, gd, gdnp, f0, fStar, (System.nanoTime() - t0) / 1e9);
+    }
 
+    /** Prints the figures, draws decoupling.png and writes summary.md. */
+    void report(Result r, Path dir) throws IOException {
+        int d = r.dim();
+        int iters = r.iterations();
+        double[] gd = r.gd();
+        double[] gdnp = r.gdnp();
+        double f0 = r.f0();
+        double fStar = r.fStar();
         double floor = 1e-13 * Math.max(1, Math.abs(fStar));
         double[] rGd = rate(gd, f0, floor);
         double[] rNp = rate(gdnp, f0, floor);
@@ -178,10 +201,9 @@ public class DecouplingCommand implements Callable<Integer> {
                 + bisection + " bisection steps on ∂f/∂g = 0 (interval grown until it brackets the root). Both start from the "
                 + "same w_0 (GDNP with w̃_0 = w_0 and the bisected g).");
         rep.text("- Seed " + common.seed + "; double precision.");
-        rep.machine(secs);
+        rep.machine(r.seconds());
         rep.write(dir.resolve("summary.md"));
         System.out.println("Wrote " + dir.toAbsolutePath() + "/{decoupling.csv,decoupling.png,summary.md}");
-        return 0;
     }
 
     private static void step(ProgressBar pb) {
@@ -190,19 +212,9 @@ public class DecouplingCommand implements Callable<Integer> {
         }
     }
 
-    /** Orthonormal Q of a square matrix by modified Gram–Schmidt (columns). */
+    /** Orthonormal Q of a square matrix (commons-math's Householder QR decomposition). */
     static INDArray qr(INDArray a) {
-        int n = (int) a.columns();
-        INDArray q = a.dup();
-        for (int j = 0; j < n; j++) {
-            INDArray v = q.getColumn(j);
-            for (int i = 0; i < j; i++) {
-                INDArray qi = q.getColumn(i);
-                v.subi(qi.mul(qi.mul(v).sumNumber().doubleValue()));
-            }
-            v.divi(v.norm2Number().doubleValue());
-        }
-        return q;
+        return Nd4j.create(new QRDecomposition(new Array2DRowRealMatrix(a.toDoubleMatrix())).getQ().getData());
     }
 
     static double f(INDArray s, INDArray u, INDArray w) {
@@ -236,32 +248,16 @@ public class DecouplingCommand implements Callable<Integer> {
         return 0.5 * (lo + hi);
     }
 
-    /** {10^slope, R²} of log10(sub/f0) against t over the iterations above the floor. */
+    /** {10^slope, R²} of a least-squares line (commons-math) through log10(sub/f0) against t, above the floor. */
     static double[] rate(double[] sub, double f0, double floor) {
-        List<double[]> pts = new ArrayList<>();
-        for (int t = 0; t < sub.length; t++) {
-            if (sub[t] <= floor) {
-                break;
-            }
-            pts.add(new double[] {t, Math.log10(sub[t] / f0)});
+        SimpleRegression fit = new SimpleRegression();
+        for (int t = 0; t < sub.length && sub[t] > floor; t++) {
+            fit.addData(t, Math.log10(sub[t] / f0));
         }
-        int n = pts.size();
-        if (n < 3) {
+        if (fit.getN() < 3) {
             return new double[] {Double.NaN, Double.NaN};
         }
-        double mx = pts.stream().mapToDouble(p -> p[0]).average().orElse(0);
-        double my = pts.stream().mapToDouble(p -> p[1]).average().orElse(0);
-        double sxy = 0;
-        double sxx = 0;
-        double syy = 0;
-        for (double[] p : pts) {
-            sxy += (p[0] - mx) * (p[1] - my);
-            sxx += (p[0] - mx) * (p[0] - mx);
-            syy += (p[1] - my) * (p[1] - my);
-        }
-        double slope = sxy / sxx;
-        double r2 = syy == 0 ? 1 : sxy * sxy / (sxx * syy);
-        return new double[] {Math.pow(10, slope), r2};
+        return new double[] {Math.pow(10, fit.getSlope()), fit.getRSquare()};
     }
 
     /** First iteration with relative suboptimality at most {@code level}, or −1. */

@@ -3,14 +3,14 @@ package org.bn4j.examples.experiments;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.function.Supplier;
 
 import org.bn4j.examples.nets.DeepLinear;
 import org.bn4j.examples.nets.Variant;
-import org.bn4j.examples.probe.Probe;
 import org.bn4j.examples.util.MetricsLog;
-import org.bn4j.examples.util.StepTrainer;
+import org.bn4j.examples.util.StepBatches;
+import org.bn4j.examples.util.Trainer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
@@ -67,10 +67,12 @@ public class DeepLinearRuns {
         return DeepLinear.data(samples, DeepLinear.WIDTH, seed);
     }
 
-    /** A full-batch trainer (loss logged every step); add probes, then run. */
-    StepTrainer trainer(String run, MultiLayerNetwork net, DataSet data, boolean progress, MetricsLog stepLog) {
-        Supplier<DataSet> full = () -> data;
-        return new StepTrainer(run, net, full).progress(progress).stepLog(stepLog);
+    /** Trains one run by full-batch gradient descent (loss logged every step), with the caller's listeners. */
+    Trainer.Result train(String run, MultiLayerNetwork net, DataSet data, boolean quick, boolean progress, MetricsLog stepLog,
+                         TrainingListener... probes) {
+        int n = steps(quick);
+        return new Trainer(run, net, new StepBatches(() -> data, n, n), n).progress(progress).stepLog(stepLog)
+                .listeners(probes).run(1);
     }
 
     /** Layers watched by the ICS probe. */
@@ -80,14 +82,5 @@ public class DeepLinearRuns {
             l.add("lin" + k);
         }
         return l;
-    }
-
-    /** An ICS probe logging rows {@code run, step, layer, diff, cos, grad_norm}. */
-    static StepTrainer.Probe icsProbe(String run, double lr, List<String> layers, MetricsLog log) {
-        return (step, n, batch) -> {
-            for (Probe.Ics i : new Probe(n).ics(batch, lr, layers)) {
-                log.add(run, step, i.layer(), i.diffNorm(), i.cosine(), i.gradNorm());
-            }
-        };
     }
 }

@@ -1,5 +1,6 @@
 package org.bn4j.examples.experiments;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,12 +12,15 @@ import java.util.concurrent.Callable;
 
 import org.bn4j.examples.CommonOptions;
 import org.bn4j.examples.nets.Variant;
-import org.bn4j.examples.probe.Probe;
+import org.bn4j.diagnostics.CovariateShift;
+import org.bn4j.diagnostics.DiagnosticsCharts;
+import org.bn4j.diagnostics.DiagnosticsCsv;
+import org.bn4j.diagnostics.DiagnosticsListener;
 import org.bn4j.examples.util.MetricsLog;
 import org.bn4j.examples.util.Plots;
 import org.bn4j.examples.util.Report;
-import org.bn4j.examples.util.StepTrainer;
 import org.bn4j.examples.util.Stats;
+import org.bn4j.examples.util.Trainer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.DataSet;
 import picocli.CommandLine.Command;
@@ -31,8 +35,8 @@ import picocli.CommandLine.Option;
 @Command(name = "ics", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Internal covariate shift (Santurkar et al. 2018, Definition 2.1): ||G - G'|| and cos(G, G') per layer "
                 + "over training, for VGG-mini and a 25-layer deep linear network, without and with batch norm.",
-                "Writes steps.csv, evals.csv, ics_cnn.csv, dln_loss.csv, ics_dln.csv, ics_cnn.png, ics_dln.png, dln_loss.png "
-                        + "and summary.md."})
+                "Writes steps.csv, evals.csv, cnn_ics.csv, dln_loss.csv, dln_ics.csv, cnn_ics.png, cnn_ics_diff.png, dln_ics.png, "
+                        + "dln_ics_diff.png, dln_loss.png and summary.md."})
 public class IcsCommand implements Callable<Integer> {
 
     @Mixin
@@ -61,64 +65,98 @@ public class IcsCommand implements Callable<Integer> {
     record Row(String net, String run, String layer, double diff, double cos, double gradNorm, double relDiff) {
     }
 
+    /**
+     * What a run measured.
+     *
+     * @param rows   medians per network, run and layer
+     * @param accs   the outcome of training per network and run
+     * @param probes the probes as recorded, by network ({@code cnn_}, {@code dln_}) and run
+     * @param dlnLoss the deep linear network's loss per step (null when not run)
+     */
+    record Result(List<Row> rows, Map<String, String> accs, List<String> setup,
+                  Map<String, Map<String, DiagnosticsListener>> probes, MetricsLog dlnLoss, double seconds) {
+    }
+
     @Override
     public Integer call() throws Exception {
-        long t0 = System.nanoTime();
         cnn.defaultProbeEvery = 50; // an ICS probe costs one gradient per watched layer
         Path dir = common.outDir();
         Files.createDirectories(dir);
+        report(run(dir), dir);
+        return 0;
+    }
+
+    /** Trains both networks with and without batch norm under the ICS probe, writing their CSV files. */
+    Result run(Path dir) throws IOException {
+        long t0 = System.nanoTime();
         boolean q = common.quick;
         List<Variant> vs = Variant.parse(variants, common.seed);
-        List<String> names = vs.stream().map(Variant::name).toList();
         List<Row> rows = new ArrayList<>();
         Map<String, String> accs = new LinkedHashMap<>();
-        Report rep = new Report("ics: internal covariate shift (Santurkar et al. 2018, Definition 2.1)", common.commandLine());
         List<String> setup = new ArrayList<>();
+        Map<String, Map<String, DiagnosticsListener>> allProbes = new LinkedHashMap<>();
+        MetricsLog dlnLoss = null;
 
         if (nets.contains("cnn")) {
             CnnData data = cnn.data(common);
             System.out.println("ics (CNN): " + cnn.describe(data, q, Report.num(lr)) + "; seed " + common.seed);
             setup.add("- CNN: " + cnn.describe(data, q, Report.num(lr)) + ". ICS probe every " + cnn.probeEvery(q)
                     + " steps for " + CNN_LAYERS + ".");
-            try (MetricsLog steps = new MetricsLog(dir.resolve("steps.csv"), StepTrainer.STEP_COLUMNS);
-                 MetricsLog evals = new MetricsLog(dir.resolve("evals.csv"), StepTrainer.EVAL_COLUMNS);
-                 MetricsLog ics = new MetricsLog(dir.resolve("ics_cnn.csv"), "run", "step", "layer", "diff", "cos", "grad_norm")) {
+            Map<String, DiagnosticsListener> probes = new LinkedHashMap<>();
+            try (MetricsLog steps = new MetricsLog(dir.resolve("steps.csv"), Trainer.STEP_COLUMNS);
+                 MetricsLog evals = new MetricsLog(dir.resolve("evals.csv"), Trainer.EVAL_COLUMNS);
+                 DiagnosticsCsv csv = DiagnosticsCsv.in(dir, "cnn_")) {
                 for (Variant v : vs) {
                     MultiLayerNetwork net = cnn.net(v, lr, common.seed, q);
                     System.out.println("Run '" + v.name() + "' (CNN): " + v.describe());
-                    StepTrainer.Result r = cnn.trainer(v.name(), net, data, common.seed, common, steps, evals)
-                            .probe(cnn.probeEvery(q), DeepLinearRuns.icsProbe(v.name(), lr, CNN_LAYERS, ics))
-                            .run(cnn.steps(q));
+                    DiagnosticsListener probe = icsProbe(cnn.probeEvery(q), lr, CNN_LAYERS, csv, v.name());
+                    Trainer.Result r = cnn.train(v.name(), net, data, common.seed, common, steps, evals, probe);
+                    probes.put(v.name(), probe);
                     accs.put("CNN " + v.name(), r.diverged() ? "diverged" : "train " + Report.num(r.last().trainAcc(), 3)
                             + ", test " + Report.num(CnnOptions.testAccuracy(net, data), 3));
                 }
-                rows.addAll(aggregate("CNN", ics, names, CNN_LAYERS));
-                icsPlot(dir.resolve("ics_cnn.png"), "VGG-mini", ics, names, CNN_LAYERS);
             }
+            rows.addAll(aggregate("CNN", probes));
+            allProbes.put("cnn_", probes);
         }
         if (nets.contains("dln")) {
             DataSet d = dln.data(common.seed);
             System.out.println("ics (deep linear): " + dln.describe(q) + "; seed " + common.seed);
             setup.add("- Deep linear network: " + dln.describe(q) + ". ICS probe every " + dln.probeEvery(q) + " steps for "
                     + DeepLinearRuns.icsLayers() + ".");
-            try (MetricsLog loss = new MetricsLog(dir.resolve("dln_loss.csv"), StepTrainer.STEP_COLUMNS);
-                 MetricsLog ics = new MetricsLog(dir.resolve("ics_dln.csv"), "run", "step", "layer", "diff", "cos", "grad_norm")) {
+            Map<String, DiagnosticsListener> probes = new LinkedHashMap<>();
+            MetricsLog loss = new MetricsLog(dir.resolve("dln_loss.csv"), Trainer.STEP_COLUMNS);
+            dlnLoss = loss;
+            try (loss; DiagnosticsCsv csv = DiagnosticsCsv.in(dir, "dln_")) {
                 for (Variant v : vs) {
                     MultiLayerNetwork net = dln.net(v, common.seed);
-                    StepTrainer.Result r = dln.trainer(v.name(), net, d, !common.noProgress, loss)
-                            .probe(dln.probeEvery(q), DeepLinearRuns.icsProbe(v.name(), dln.lr(), DeepLinearRuns.icsLayers(), ics))
-                            .run(dln.steps(q));
+                    DiagnosticsListener probe = icsProbe(dln.probeEvery(q), dln.lr(), DeepLinearRuns.icsLayers(), csv, v.name());
+                    Trainer.Result r = dln.train(v.name(), net, d, q, !common.noProgress, loss, probe);
+                    probes.put(v.name(), probe);
                     accs.put("deep linear " + v.name(), r.diverged() ? "diverged at step " + r.steps()
                             : "loss " + Report.num(r.losses()[0]) + " → " + Report.num(r.losses()[r.losses().length - 1]));
                 }
-                rows.addAll(aggregate("deep linear", ics, names, DeepLinearRuns.icsLayers()));
-                icsPlot(dir.resolve("ics_dln.png"), "deep linear network", ics, names, DeepLinearRuns.icsLayers());
-                Plots.lineChart(dir.resolve("dln_loss.png"), "Deep linear network: training loss (full batch)", "step",
-                        "loss (log)", Charts.perRun(loss, "step", "train_loss", names, 1), Plots.Style.LINES.withLogY()
-                                .withLegend(org.knowm.xchart.style.Styler.LegendPosition.InsideNE));
             }
+            rows.addAll(aggregate("deep linear", probes));
+            allProbes.put("dln_", probes);
         }
-        double secs = (System.nanoTime() - t0) / 1e9;
+        return new Result(rows, accs, setup, allProbes, dlnLoss, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Prints the medians, draws the charts and writes summary.md. */
+    void report(Result res, Path dir) throws IOException {
+        List<Row> rows = res.rows();
+        Map<String, String> accs = res.accs();
+        for (Map.Entry<String, Map<String, DiagnosticsListener>> e : res.probes().entrySet()) {
+            DiagnosticsCharts.write(dir, e.getKey(), e.getValue());
+        }
+        if (res.dlnLoss() != null) {
+            Plots.lineChart(dir.resolve("dln_loss.png"), "Deep linear network: training loss (full batch)", "step", "loss (log)",
+                    Charts.perRun(res.dlnLoss(), "step", "train_loss",
+                            Variant.parse(variants, common.seed).stream().map(Variant::name).toList(), 1), Plots.Style.LINES.withLogY()
+                            .withLegend(org.knowm.xchart.style.Styler.LegendPosition.InsideNE));
+        }
+        Report rep = new Report("ics: internal covariate shift (Santurkar et al. 2018, Definition 2.1)", common.commandLine());
 
         System.out.println();
         System.out.println("Medians over probes: ||G - G'||, cos(G, G'), ||G||");
@@ -140,63 +178,41 @@ public class IcsCommand implements Callable<Integer> {
         rep.text("Medians over the probes after the first (at step 0 nothing has trained yet). Outcome of training:");
         accs.forEach((k, v) -> rep.text("- " + k + ": " + v));
         if (nets.contains("cnn")) {
-            rep.image("ICS, VGG-mini", "ics_cnn.png");
+            rep.image("ICS, VGG-mini", "cnn_ics.png").image("ICS, VGG-mini", "cnn_ics_diff.png");
         }
         if (nets.contains("dln")) {
-            rep.image("ICS, deep linear network", "ics_dln.png").image("deep linear network loss", "dln_loss.png");
+            rep.image("ICS, deep linear network", "dln_ics.png").image("ICS, deep linear network", "dln_ics_diff.png")
+                    .image("deep linear network loss", "dln_loss.png");
         }
         rep.heading("Setup");
-        setup.forEach(rep::text);
+        res.setup().forEach(rep::text);
         rep.text("- G = ∇_{W_i} L on the step's batch at the current parameters, as plain SGD applies it (mean over the batch); "
                 + "G' = the same after every parameter of the layers before layer i (weights, biases, γ, β) took its SGD step "
                 + "for this batch. Only the weight matrix/kernel W_i is compared.");
         rep.text("- Seed " + common.seed + " (one seed) for initialization, batches, A and the inputs.");
-        rep.machine(secs);
+        rep.machine(res.seconds());
         rep.write(dir.resolve("summary.md"));
         System.out.println("Wrote " + dir.toAbsolutePath() + "/{*.csv,*.png,summary.md}");
-        return 0;
     }
 
-    private static List<Row> aggregate(String net, MetricsLog ics, List<String> runs, List<String> layers) {
+    private static DiagnosticsListener icsProbe(int every, double lr, List<String> layers, DiagnosticsCsv csv, String run) {
+        return DiagnosticsListener.builder().every(every).covariateShift(lr, layers.toArray(String[]::new)).csv(csv, run).build();
+    }
+
+    /** Medians over the probes after step 0, per run and layer. */
+    private static List<Row> aggregate(String net, Map<String, DiagnosticsListener> probes) {
         List<Row> out = new ArrayList<>();
-        int run = ics.index("run");
-        int layer = ics.index("layer");
-        int step = ics.index("step");
-        for (String r : runs) {
-            for (String l : layers) {
-                java.util.function.Predicate<Object[]> f = x -> x[run].equals(r) && x[layer].equals(l)
-                        && ((Number) x[step]).longValue() > 0;
-                double[] diff = ics.column("diff", f);
-                double[] gn = ics.column("grad_norm", f);
-                double[] rel = new double[diff.length];
-                for (int i = 0; i < rel.length; i++) {
-                    rel[i] = diff[i] / gn[i];
-                }
-                out.add(new Row(net, r, l, Stats.median(diff), Stats.median(ics.column("cos", f)), Stats.median(gn), Stats.median(rel)));
-            }
-        }
+        probes.forEach((run, l) -> {
+            Map<String, List<CovariateShift>> byLayer = new LinkedHashMap<>();
+            l.covariateShifts().stream().filter(p -> p.step() > 0)
+                    .forEach(p -> p.value().forEach(c -> byLayer.computeIfAbsent(c.layer(), k -> new ArrayList<>()).add(c)));
+            byLayer.forEach((layer, cs) -> out.add(new Row(net, run, layer,
+                    Stats.median(cs.stream().mapToDouble(CovariateShift::diffNorm).toArray()),
+                    Stats.median(cs.stream().mapToDouble(CovariateShift::cosine).toArray()),
+                    Stats.median(cs.stream().mapToDouble(CovariateShift::gradNorm).toArray()),
+                    Stats.median(cs.stream().mapToDouble(c -> c.diffNorm() / c.gradNorm()).toArray()))));
+        });
         return out;
-    }
-
-    private static void icsPlot(Path png, String what, MetricsLog ics, List<String> runs, List<String> layers)
-            throws java.io.IOException {
-        List<Plots.Series> cos = new ArrayList<>();
-        List<Plots.Series> diff = new ArrayList<>();
-        int run = ics.index("run");
-        int layer = ics.index("layer");
-        for (String r : runs) {
-            for (String l : layers) {
-                java.util.function.Predicate<Object[]> f = x -> x[run].equals(r) && x[layer].equals(l);
-                double[] s = ics.column("step", f);
-                cos.add(new Plots.Series(r + " " + l, s, ics.column("cos", f)));
-                diff.add(new Plots.Series(r + " " + l, s, ics.column("diff", f)));
-            }
-        }
-        Plots.lineChart(png, "ICS, " + what + ": cos(G, G') per layer", "step", "cos(G, G')", cos,
-                Plots.Style.MARKERS.withLegend(org.knowm.xchart.style.Styler.LegendPosition.OutsideE));
-        String n = png.getFileName().toString().replace(".png", "_diff.png");
-        Plots.lineChart(png.resolveSibling(n), "ICS, " + what + ": ||G - G'|| per layer", "step", "||G - G'|| (log)", diff,
-                Plots.Style.MARKERS.withLogY().withLegend(org.knowm.xchart.style.Styler.LegendPosition.OutsideE));
     }
 
     private static void verdicts(Report rep, List<Row> rows) {

@@ -1,5 +1,6 @@
 package org.bn4j.examples.experiments;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -40,18 +41,36 @@ public class LandscapeCommand implements Callable<Integer> {
             description = "Runs (default: ${DEFAULT-VALUE}); names as in compare (lp1, lpinf, ... also work).")
     List<String> variants;
 
+    /** What a run measured. */
+    record Result(CnnData data, LandscapeRuns.Result runs, double seconds) {
+    }
+
     @Override
     public Integer call() throws Exception {
-        long t0 = System.nanoTime();
         Path dir = common.outDir();
         Files.createDirectories(dir);
+        report(run(dir), dir);
+        return 0;
+    }
+
+    /** Trains every run with the landscape probe, writing steps.csv, evals.csv and landscape.csv. */
+    Result run(Path dir) throws IOException {
+        long t0 = System.nanoTime();
         CnnData data = cnn.data(common);
         List<Variant> vs = Variant.parse(variants, common.seed);
-        String lrText = lrs.stream().map(Report::num).reduce((a, b) -> a + ", " + b).orElse("");
-        System.out.println("landscape: " + cnn.describe(data, common.quick, lrText) + "; seed " + common.seed);
-        Map<String, LandscapeRuns.Run> runs = LandscapeRuns.run(dir, vs, lrs, cnn, data, common);
-        double secs = (System.nanoTime() - t0) / 1e9;
+        System.out.println("landscape: " + cnn.describe(data, common.quick, lrText()) + "; seed " + common.seed);
+        LandscapeRuns.Result runs = LandscapeRuns.run(dir, vs, lrs, cnn, data, common);
+        return new Result(data, runs, (System.nanoTime() - t0) / 1e9);
+    }
 
+    private String lrText() {
+        return lrs.stream().map(Report::num).reduce((a, b) -> a + ", " + b).orElse("");
+    }
+
+    /** Prints the medians, draws the charts and writes summary.md. */
+    void report(Result res, Path dir) throws IOException {
+        Map<String, LandscapeRuns.Run> runs = res.runs().runs();
+        LandscapeRuns.charts(dir, res.runs());
         System.out.println();
         System.out.println("Medians over the probes (loss range, max gradient change, max effective beta) and accuracies:");
         for (LandscapeRuns.Run r : runs.values()) {
@@ -68,15 +87,14 @@ public class LandscapeCommand implements Callable<Integer> {
         LandscapeRuns.table(rep, runs);
         LandscapeRuns.images(rep);
         rep.heading("Setup");
-        rep.text("- " + cnn.describe(data, common.quick, lrText) + ".");
-        rep.text("- Probe every " + cnn.probeEvery(common.quick) + " steps, before the step, on that step's batch: g = ∇L(w) "
-                + "(the gradient SGD applies), then L and ∇L at w − ηg for η = {0.5, 1, 2, 3, 4} × lr; the parameters "
-                + "(and running statistics) are restored afterwards and the iteration count is unchanged, so noisy layers "
-                + "would see the same noise in every evaluation of a probe.");
+        rep.text("- " + cnn.describe(res.data(), common.quick, lrText()) + ".");
+        rep.text("- Probe every " + cnn.probeEvery(common.quick) + " steps, before the step, on that step's batch "
+                + "(bn4j's DiagnosticsListener): g = ∇L(w) (the gradient SGD applies), then L and ∇L at w − ηg for "
+                + "η = {0.5, 1, 2, 3, 4} × lr, on a copy of the network at the same iteration, so noisy layers would see "
+                + "the same noise in every evaluation of a probe and training is not touched.");
         rep.text("- Seed " + common.seed + " (one seed).");
-        rep.machine(secs);
+        rep.machine(res.seconds());
         rep.write(dir.resolve("summary.md"));
         System.out.println("Wrote " + dir.toAbsolutePath() + "/{steps.csv,evals.csv,landscape.csv,*.png,summary.md}");
-        return 0;
     }
 }

@@ -10,17 +10,21 @@ import java.util.Map;
 
 import org.bn4j.examples.CommonOptions;
 import org.bn4j.examples.nets.Variant;
-import org.bn4j.examples.probe.Probe;
+import org.bn4j.diagnostics.DiagnosticsCharts;
+import org.bn4j.diagnostics.DiagnosticsCsv;
+import org.bn4j.diagnostics.DiagnosticsListener;
+import org.bn4j.diagnostics.Landscape;
 import org.bn4j.examples.util.MetricsLog;
 import org.bn4j.examples.util.Plots;
 import org.bn4j.examples.util.Report;
-import org.bn4j.examples.util.StepTrainer;
 import org.bn4j.examples.util.Stats;
+import org.bn4j.examples.util.Trainer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
 /**
  * VGG-mini runs with Santurkar et al.'s landscape probe (loss band, gradient predictiveness, effective
- * β-smoothness) every few steps; shared by {@code landscape} and {@code lp}. Step sizes η = multiples × lr.
+ * β-smoothness; bn4j's {@code org.bn4j.diagnostics}) every few steps; shared by {@code landscape} and {@code lp}.
+ * Step sizes η = multiples × lr.
  */
 final class LandscapeRuns {
 
@@ -28,8 +32,12 @@ final class LandscapeRuns {
     static final double[] ETA_MULTIPLES = {0.5, 1, 2, 3, 4};
 
     /** Aggregates of one run. */
-    record Run(String name, Variant variant, double lr, StepTrainer.Result result, double testAcc, double lossRange,
+    record Run(String name, Variant variant, double lr, Trainer.Result result, double testAcc, double lossRange,
                double gradDiff, double gradDiffEarly, double beta, double betaEarly) {
+    }
+
+    /** The runs, their probes as recorded, and the evaluations (for the charts). */
+    record Result(Map<String, Run> runs, Map<String, DiagnosticsListener> probes, MetricsLog evals) {
     }
 
     private LandscapeRuns() {
@@ -39,15 +47,18 @@ final class LandscapeRuns {
         return severalLrs ? v.name() + "@" + Report.num(lr) : v.name();
     }
 
-    /** Trains every variant at every lr with the probe; writes steps.csv, evals.csv and landscape.csv to {@code dir}. */
-    static Map<String, Run> run(Path dir, List<Variant> vs, List<Double> lrs, CnnOptions cnn, CnnData data, CommonOptions common)
+    /**
+     * Trains every variant at every lr with bn4j's landscape probe ({@link DiagnosticsListener#landscape}); writes
+     * steps.csv, evals.csv and landscape.csv to {@code dir}.
+     */
+    static Result run(Path dir, List<Variant> vs, List<Double> lrs, CnnOptions cnn, CnnData data, CommonOptions common)
             throws IOException {
         boolean q = common.quick;
         Map<String, Run> out = new LinkedHashMap<>();
-        try (MetricsLog steps = new MetricsLog(dir.resolve("steps.csv"), StepTrainer.STEP_COLUMNS);
-             MetricsLog evals = new MetricsLog(dir.resolve("evals.csv"), StepTrainer.EVAL_COLUMNS);
-             MetricsLog land = new MetricsLog(dir.resolve("landscape.csv"), "run", "lr", "step", "eta", "loss", "grad_diff",
-                     "beta", "loss0", "grad_norm")) {
+        Map<String, DiagnosticsListener> probes = new LinkedHashMap<>();
+        MetricsLog evals = new MetricsLog(dir.resolve("evals.csv"), Trainer.EVAL_COLUMNS);
+        try (evals; MetricsLog steps = new MetricsLog(dir.resolve("steps.csv"), Trainer.STEP_COLUMNS);
+             DiagnosticsCsv csv = DiagnosticsCsv.in(dir)) {
             for (double lr : lrs) {
                 for (Variant v : vs) {
                     String name = runName(v, lr, lrs.size() > 1);
@@ -56,73 +67,30 @@ final class LandscapeRuns {
                     for (int i = 0; i < etas.length; i++) {
                         etas[i] = ETA_MULTIPLES[i] * lr;
                     }
-                    List<Probe.Landscape> probes = new ArrayList<>();
+                    DiagnosticsListener probe = DiagnosticsListener.builder().every(cnn.probeEvery(q)).landscape(etas)
+                            .csv(csv, name).build();
                     System.out.println("Run '" + name + "': " + v.describe() + ", lr " + Report.num(lr));
-                    StepTrainer.Result r = cnn.trainer(name, net, data, common.seed, common, steps, evals)
-                            .probe(cnn.probeEvery(q), (step, n, batch) -> {
-                                Probe.Landscape l = new Probe(n).landscape(batch, etas);
-                                probes.add(l);
-                                for (Probe.LandscapePoint p : l.points()) {
-                                    land.add(name, lr, step, p.eta(), p.loss(), p.gradDiff(), p.beta(), l.loss0(), l.gradNorm());
-                                }
-                            })
-                            .run(cnn.steps(q));
-                    double[] range = probes.stream().mapToDouble(l -> l.lossMax() - l.lossMin()).toArray();
-                    double[] gd = probes.stream().mapToDouble(Probe.Landscape::gradDiffMax).toArray();
-                    double[] beta = probes.stream().mapToDouble(Probe.Landscape::betaMax).toArray();
+                    Trainer.Result r = cnn.train(name, net, data, common.seed, common, steps, evals, probe);
+                    probes.put(name, probe);
+                    List<Landscape> ls = probe.landscapes().stream().map(DiagnosticsListener.Probed::value).toList();
+                    double[] range = ls.stream().mapToDouble(Landscape::lossRange).toArray();
+                    double[] gd = ls.stream().mapToDouble(Landscape::gradDiffMax).toArray();
+                    double[] beta = ls.stream().mapToDouble(Landscape::betaMax).toArray();
                     out.put(name, new Run(name, v, lr, r, r.diverged() ? Double.NaN : CnnOptions.testAccuracy(net, data),
                             Stats.median(range), Stats.median(gd), Stats.mean(Stats.head(gd, 0.25)), Stats.median(beta),
                             Stats.mean(Stats.head(beta, 0.25))));
                 }
             }
-            plots(dir, new ArrayList<>(out.keySet()), land, evals);
         }
-        return out;
+        return new Result(out, probes, evals);
     }
 
-    private static void plots(Path dir, List<String> names, MetricsLog land, MetricsLog evals) throws IOException {
-        List<Plots.Band> loss = new ArrayList<>();
-        List<Plots.Band> gp = new ArrayList<>();
-        List<Plots.Series> beta = new ArrayList<>();
-        for (String n : names) {
-            double[] step = Charts.values(land, "step", n, null, null);
-            double[] l = Charts.values(land, "loss", n, null, null);
-            double[] g = Charts.values(land, "grad_diff", n, null, null);
-            double[] b = Charts.values(land, "beta", n, null, null);
-            int k = ETA_MULTIPLES.length;
-            int m = step.length / k;
-            double[] x = new double[m];
-            double[] lLo = new double[m];
-            double[] lHi = new double[m];
-            double[] gLo = new double[m];
-            double[] gHi = new double[m];
-            double[] bMax = new double[m];
-            for (int i = 0; i < m; i++) {
-                double[] ls = java.util.Arrays.copyOfRange(l, i * k, i * k + k);
-                double[] gs = java.util.Arrays.copyOfRange(g, i * k, i * k + k);
-                double[] bs = java.util.Arrays.copyOfRange(b, i * k, i * k + k);
-                x[i] = step[i * k];
-                lLo[i] = Stats.min(ls);
-                lHi[i] = Stats.max(ls);
-                gLo[i] = Stats.min(gs);
-                gHi[i] = Stats.max(gs);
-                bMax[i] = Stats.max(bs);
-            }
-            loss.add(new Plots.Band(n, x, lLo, lHi));
-            gp.add(new Plots.Band(n, x, gLo, gHi));
-            beta.add(new Plots.Series(n, x, bMax));
-        }
-        String etas = "eta = " + java.util.Arrays.toString(ETA_MULTIPLES).replace("[", "{").replace("]", "}") + " x lr";
-        Plots.bandChart(dir.resolve("loss_landscape.png"), "Loss landscape: range of L(w - eta g) over " + etas,
-                "step", "training loss on the step's batch", loss, false);
-        Plots.bandChart(dir.resolve("gradient_predictiveness.png"), "Gradient predictiveness: range of ||grad L(w) - grad L(w - eta g)||",
-                "step", "l2 change of the gradient (log)", gp, true);
-        Plots.lineChart(dir.resolve("beta_smoothness.png"), "Effective beta-smoothness: max over eta of ||grad change|| / ||eta g||",
-                "step", "effective beta (log)", beta, Plots.Style.MARKERS.withLogY().withLegend(
-                        org.knowm.xchart.style.Styler.LegendPosition.OutsideE));
-        Plots.lineChart(dir.resolve("train_accuracy.png"), "Training accuracy (first training images, inference mode)", "step",
-                "accuracy", Charts.perRun(evals, "step", "train_acc", names, 1), Plots.Style.MARKERS.withLegend(
-                        org.knowm.xchart.style.Styler.LegendPosition.OutsideE));
+    /** The probes' charts and the training accuracy. */
+    static void charts(Path dir, Result r) throws IOException {
+        DiagnosticsCharts.write(dir, "", r.probes());
+        Plots.lineChart(dir.resolve("train_accuracy.png"), "Training accuracy (first training images, inference mode)",
+                "step", "accuracy", Charts.perRun(r.evals(), "step", "train_acc", new ArrayList<>(r.runs().keySet()), 1),
+                Plots.Style.MARKERS.withLegend(org.knowm.xchart.style.Styler.LegendPosition.OutsideE));
     }
 
     /** Table of the runs' aggregates. */

@@ -1,5 +1,6 @@
 package org.bn4j.examples.experiments;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,7 +15,7 @@ import org.bn4j.examples.nets.Variant;
 import org.bn4j.examples.util.MetricsLog;
 import org.bn4j.examples.util.Plots;
 import org.bn4j.examples.util.Report;
-import org.bn4j.examples.util.StepTrainer;
+import org.bn4j.examples.util.Trainer;
 import org.bn4j.examples.util.Stats;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.DataSet;
@@ -57,17 +58,34 @@ public class LpCommand implements Callable<Integer> {
             description = "Networks (default: ${DEFAULT-VALUE}).")
     List<String> nets;
 
+    /**
+     * What a run measured.
+     *
+     * @param cnn      the CNN runs (null when not run)
+     * @param dln      the deep linear network's runs by name (empty when not run)
+     * @param dlnLoss  its loss per step, for the plot
+     * @param setup    setup lines for the summary
+     */
+    record Result(LandscapeRuns.Result cnn, Map<String, Trainer.Result> dln, MetricsLog dlnLoss, List<String> setup,
+                  double seconds) {
+    }
+
     @Override
     public Integer call() throws Exception {
-        long t0 = System.nanoTime();
         cnn.defaultProbeEvery = 50; // keeps the default run within 15 minutes on 2 cores
         Path dir = common.outDir();
         Files.createDirectories(dir);
+        report(run(dir), dir);
+        return 0;
+    }
+
+    /** Trains the CNN runs with the landscape probe and the deep linear runs, writing their CSV files. */
+    Result run(Path dir) throws IOException {
+        long t0 = System.nanoTime();
         boolean q = common.quick;
-        Report rep = new Report("lp: ℓp batch normalization against batch norm (Santurkar et al. 2018, §3.3)", common.commandLine());
         List<String> setup = new ArrayList<>();
-        Map<String, LandscapeRuns.Run> cnnRuns = Map.of();
-        Map<String, StepTrainer.Result> dlnRuns = new LinkedHashMap<>();
+        LandscapeRuns.Result cnnRuns = null;
+        Map<String, Trainer.Result> dlnRuns = new LinkedHashMap<>();
         List<Variant> dv = Variant.parse(dlnVariants, common.seed);
 
         if (nets.contains("cnn")) {
@@ -77,29 +95,42 @@ public class LpCommand implements Callable<Integer> {
                     + cnn.probeEvery(q) + " steps.");
             cnnRuns = LandscapeRuns.run(dir, Variant.parse(variants, common.seed), List.of(lr), cnn, data, common);
         }
-        if (nets.contains("dln")) {
+        MetricsLog loss = nets.contains("dln") ? new MetricsLog(dir.resolve("dln_loss.csv"), Trainer.STEP_COLUMNS) : null;
+        if (loss != null) {
             DataSet d = dln.data(common.seed);
             System.out.println("lp (deep linear): " + dln.describe(q) + "; seed " + common.seed);
             setup.add("- Deep linear network: " + dln.describe(q) + ".");
-            try (MetricsLog loss = new MetricsLog(dir.resolve("dln_loss.csv"), StepTrainer.STEP_COLUMNS)) {
+            try (loss) {
                 for (Variant v : dv) {
                     MultiLayerNetwork net = dln.net(v, common.seed);
-                    dlnRuns.put(v.name(), dln.trainer(v.name(), net, d, !common.noProgress, loss).run(dln.steps(q)));
+                    dlnRuns.put(v.name(), dln.train(v.name(), net, d, q, !common.noProgress, loss));
                 }
-                Plots.lineChart(dir.resolve("dln_loss.png"), "Deep linear network: training loss (full batch)", "step", "loss (log)",
-                        Charts.perRun(loss, "step", "train_loss", dv.stream().map(Variant::name).toList(), 1),
-                        Plots.Style.LINES.withLogY().withLegend(org.knowm.xchart.style.Styler.LegendPosition.InsideNE));
             }
         }
-        double secs = (System.nanoTime() - t0) / 1e9;
+        return new Result(cnnRuns, dlnRuns, loss, setup, (System.nanoTime() - t0) / 1e9);
+    }
 
+    /** Prints the figures, draws the charts and writes summary.md. */
+    void report(Result res, Path dir) throws IOException {
+        Report rep = new Report("lp: ℓp batch normalization against batch norm (Santurkar et al. 2018, §3.3)", common.commandLine());
+        Map<String, LandscapeRuns.Run> cnnRuns = res.cnn() == null ? Map.of() : res.cnn().runs();
+        Map<String, Trainer.Result> dlnRuns = res.dln();
+        List<Variant> dv = Variant.parse(dlnVariants, common.seed);
+        if (res.cnn() != null) {
+            LandscapeRuns.charts(dir, res.cnn());
+        }
+        if (!dlnRuns.isEmpty()) {
+            Plots.lineChart(dir.resolve("dln_loss.png"), "Deep linear network: training loss (full batch)", "step", "loss (log)",
+                    Charts.perRun(res.dlnLoss(), "step", "train_loss", dv.stream().map(Variant::name).toList(), 1),
+                    Plots.Style.LINES.withLogY().withLegend(org.knowm.xchart.style.Styler.LegendPosition.InsideNE));
+        }
         System.out.println();
         for (LandscapeRuns.Run r : cnnRuns.values()) {
             System.out.printf(Locale.ROOT, "  CNN %-6s train acc %-7s test acc %-7s loss range %-8s grad change %-8s beta %s%n", r.name(),
                     r.result().diverged() ? "diverged" : Report.num(r.result().last().trainAcc(), 4), Report.num(r.testAcc(), 4),
                     Report.num(r.lossRange()), Report.num(r.gradDiff()), Report.num(r.beta()));
         }
-        for (Map.Entry<String, StepTrainer.Result> e : dlnRuns.entrySet()) {
+        for (Map.Entry<String, Trainer.Result> e : dlnRuns.entrySet()) {
             System.out.printf(Locale.ROOT, "  deep linear %-6s final loss %s%n", e.getKey(), lossText(e.getValue()));
         }
 
@@ -138,7 +169,7 @@ public class LpCommand implements Callable<Integer> {
             rep.text("\nDeep linear network:");
             List<List<String>> rows = new ArrayList<>();
             for (Variant v : dv) {
-                StepTrainer.Result r = dlnRuns.get(v.name());
+                Trainer.Result r = dlnRuns.get(v.name());
                 rows.add(List.of(v.name(), v.describe(), Report.num(r.losses()[0]), Report.num(Stats.min(r.losses())), lossText(r),
                         Report.num(r.seconds())));
             }
@@ -148,22 +179,21 @@ public class LpCommand implements Callable<Integer> {
         rep.text("\nℓ2 batch norm (LpBatchNorm p = 2) computes the same function as batch norm; its runs differ from the "
                 + "batch-norm runs only by floating-point rounding, which grows over training (a consistency check, not a claim).");
         rep.heading("Setup");
-        setup.forEach(rep::text);
+        res.setup().forEach(rep::text);
         rep.text("- Lp layers: LpBatchNorm with the Gaussian-consistency constant (so each agrees with batch norm on Gaussian "
                 + "data; Santurkar et al. divide by the plain average ℓp norm, which differs by a constant factor per layer "
                 + "that γ can absorb); ℓ∞ is the top-1 statistic with Hoffer et al.'s constant.");
         rep.text("- Seed " + common.seed + " (one seed).");
-        rep.machine(secs);
+        rep.machine(res.seconds());
         rep.write(dir.resolve("summary.md"));
         System.out.println("Wrote " + dir.toAbsolutePath() + "/{*.csv,*.png,summary.md}");
-        return 0;
     }
 
-    private static double last(StepTrainer.Result r) {
+    private static double last(Trainer.Result r) {
         return r.diverged() ? Double.POSITIVE_INFINITY : r.losses()[r.losses().length - 1];
     }
 
-    private static String lossText(StepTrainer.Result r) {
+    private static String lossText(Trainer.Result r) {
         return r.diverged() ? "diverged at step " + r.steps() : Report.num(r.losses()[r.losses().length - 1], 5);
     }
 }

@@ -1,5 +1,6 @@
 package org.bn4j.examples.experiments;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,12 +12,15 @@ import java.util.concurrent.Callable;
 
 import org.bn4j.examples.CommonOptions;
 import org.bn4j.examples.nets.Variant;
-import org.bn4j.examples.probe.Activations;
+import org.bn4j.diagnostics.DiagnosticsCharts;
+import org.bn4j.diagnostics.DiagnosticsCsv;
+import org.bn4j.diagnostics.DiagnosticsListener;
+import org.bn4j.diagnostics.Site;
 import org.bn4j.examples.util.MetricsLog;
 import org.bn4j.examples.util.Plots;
 import org.bn4j.examples.util.Report;
 import org.bn4j.examples.util.Report.Outcome;
-import org.bn4j.examples.util.StepTrainer;
+import org.bn4j.examples.util.Trainer;
 import org.bn4j.examples.util.Stats;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import picocli.CommandLine.Command;
@@ -33,7 +37,7 @@ import picocli.CommandLine.Option;
         description = {"Noise injection (Santurkar et al. 2018, sec. 2.1): VGG-mini without normalization, with batch norm, "
                 + "with noisy batch norm and with the noise only; accuracy against steps and the stability of the "
                 + "activation distributions.",
-                "Writes steps.csv, evals.csv, activations.csv, train_accuracy.png, train_loss.png, activations.png, "
+                "Writes steps.csv, evals.csv, activations.csv, train_accuracy.png, train_loss.png, activations_<layer>_in.png, "
                         + "activation_drift.png and summary.md."})
 public class NoiseCommand implements Callable<Integer> {
 
@@ -52,122 +56,125 @@ public class NoiseCommand implements Callable<Integer> {
 
     /** Layers whose inputs are watched (the pre-activations of conv blocks 2 and 4 and of the dense layer). */
     static final List<String> WATCHED = List.of("act2", "act4", "act5");
-    /** The layer shown in activations.png. */
+    /** The layer whose input the verdicts' figures name first. */
     static final String SHOWN = "act4";
+
+    /** What a run measured: each run's training, final test accuracy, mean drift per watched layer and probes. */
+    record Result(CnnData data, List<Variant> variants, Map<String, Trainer.Result> runs, Map<String, Double> testAcc,
+                  Map<String, Map<String, Double>> drift, Map<String, DiagnosticsListener> probes, MetricsLog steps,
+                  MetricsLog evals, double seconds) {
+    }
 
     @Override
     public Integer call() throws Exception {
-        long t0 = System.nanoTime();
         Path dir = common.outDir();
         Files.createDirectories(dir);
-        boolean q = common.quick;
-        CnnData data = cnn.data(common);
-        List<Variant> vs = Variant.parse(variants, common.seed);
-        List<String> names = vs.stream().map(Variant::name).toList();
-        System.out.println("noise: " + cnn.describe(data, q, String.valueOf(lr)) + "; seed " + common.seed);
-
-        Map<String, StepTrainer.Result> results = new LinkedHashMap<>();
-        Map<String, Double> testAcc = new LinkedHashMap<>();
-        Map<String, Map<String, Double>> drift = new LinkedHashMap<>();
-        try (MetricsLog steps = new MetricsLog(dir.resolve("steps.csv"), StepTrainer.STEP_COLUMNS);
-             MetricsLog evals = new MetricsLog(dir.resolve("evals.csv"), StepTrainer.EVAL_COLUMNS);
-             MetricsLog acts = new MetricsLog(dir.resolve("activations.csv"), "run", "step", "layer", "mean_of_channel_means",
-                     "mean_of_channel_stds", "unit0_q05", "unit0_q50", "unit0_q95", "drift")) {
-            for (Variant v : vs) {
-                MultiLayerNetwork net = cnn.net(v, lr, common.seed, q);
-                Map<String, Activations.Dist> prev = new LinkedHashMap<>();
-                Map<String, List<Double>> drifts = new LinkedHashMap<>();
-                System.out.println("Run '" + v.name() + "': " + v.describe());
-                StepTrainer.Result r = cnn.trainer(v.name(), net, data, common.seed, common, steps, evals)
-                        .probe(cnn.probeEvery(q), (step, n, batch) -> {
-                            for (Activations.Dist d : Activations.of(n, batch.getFeatures(), WATCHED)) {
-                                Activations.Dist p = prev.put(d.layer(), d);
-                                double dr = p == null ? Double.NaN : d.driftFrom(p);
-                                if (p != null) {
-                                    drifts.computeIfAbsent(d.layer(), k -> new ArrayList<>()).add(dr);
-                                }
-                                acts.add(v.name(), step, d.layer(), d.meanOfMeans(), d.meanOfStds(), d.q05(), d.q50(), d.q95(), dr);
-                            }
-                        })
-                        .run(cnn.steps(q));
-                results.put(v.name(), r);
-                testAcc.put(v.name(), r.diverged() ? Double.NaN : CnnOptions.testAccuracy(net, data));
-                Map<String, Double> dm = new LinkedHashMap<>();
-                for (String l : WATCHED) {
-                    dm.put(l, Stats.mean(Stats.toArray(drifts.getOrDefault(l, List.of()))));
-                }
-                drift.put(v.name(), dm);
-            }
-            double secs = (System.nanoTime() - t0) / 1e9;
-
-            System.out.println();
-            System.out.printf(Locale.ROOT, "Final accuracies after %d steps (train: first 1,000 training images; test: whole test set):%n", cnn.steps(q));
-            for (String n : names) {
-                StepTrainer.Result r = results.get(n);
-                System.out.printf(Locale.ROOT, "  %-7s train %.4f  test %.4f  mean drift of %s %.4f%s  (%.1f s)%n", n,
-                        r.diverged() ? Double.NaN : r.last().trainAcc(), testAcc.get(n), SHOWN, drift.get(n).get(SHOWN),
-                        r.diverged() ? " DIVERGED" : "", r.seconds());
-            }
-
-            int smooth = Math.max(1, cnn.steps(q) / 30);
-            Plots.lineChart(dir.resolve("train_accuracy.png"), "Noise injection: training accuracy (first 1,000 training images, inference mode)",
-                    "step", "accuracy", Charts.perRun(evals, "step", "train_acc", names, 1), Plots.Style.MARKERS);
-            Plots.lineChart(dir.resolve("train_loss.png"), "Noise injection: training loss (moving average of " + smooth + " steps)",
-                    "step", "cross-entropy (training mode)", Charts.perRun(steps, "step", "train_loss", names, smooth),
-                    Plots.Style.LINES.withLegend(org.knowm.xchart.style.Styler.LegendPosition.InsideNE));
-            List<Plots.Band> bands = new ArrayList<>();
-            for (String n : names) {
-                bands.add(new Plots.Band(n + " (unit 0, 5-95%)", Charts.values(acts, "step", n, "layer", SHOWN),
-                        Charts.values(acts, "unit0_q05", n, "layer", SHOWN), Charts.values(acts, "unit0_q95", n, "layer", SHOWN)));
-            }
-            Plots.bandChart(dir.resolve("activations.png"), "Input of " + SHOWN + " (conv block 4), channel 0: 5th-95th percentile over the batch",
-                    "step", "pre-activation", bands, false);
-            Plots.lineChart(dir.resolve("activation_drift.png"), "Change of the " + SHOWN + " input distribution between probes "
-                            + "(mean |dmean|+|dstd| per channel / std)", "step", "relative drift",
-                    Charts.perRun(acts, "step", "drift", names, "layer", SHOWN),
-                    Plots.Style.MARKERS.withLogY().withLegend(org.knowm.xchart.style.Styler.LegendPosition.OutsideE));
-
-            Report rep = new Report("noise: noise injection (Santurkar et al. 2018, §2.1)", common.commandLine());
-            verdicts(rep, results, testAcc, drift);
-            rep.heading("Figures");
-            List<List<String>> rows = new ArrayList<>();
-            for (Variant v : vs) {
-                StepTrainer.Result r = results.get(v.name());
-                List<String> row = new ArrayList<>(List.of(v.name(), v.describe(),
-                        r.diverged() ? "diverged at step " + r.steps() : Report.num(r.last().trainAcc(), 4),
-                        Report.num(testAcc.get(v.name()), 4), Report.num(r.meanLossLast(Math.max(1, cnn.steps(q) / 10)), 3)));
-                for (String l : WATCHED) {
-                    row.add(Report.num(drift.get(v.name()).get(l), 3));
-                }
-                row.add(Report.num(r.seconds(), 3));
-                rows.add(row);
-            }
-            List<String> header = new ArrayList<>(List.of("run", "layer", "train acc (end)", "test acc (end)",
-                    "train loss (last 10% of steps)"));
-            for (String l : WATCHED) {
-                header.add("drift " + l);
-            }
-            header.add("seconds");
-            rep.table(header, rows);
-            rep.text("Drift: how much the distribution of a layer's input (per channel mean and std, training mode, on the "
-                    + "step's batch, noise included) moves between consecutive probes, relative to its std; averaged over "
-                    + "probes. act2, act4, act5 are the inputs of the ReLUs of conv block 2, conv block 4 and the dense layer.");
-            rep.image("training accuracy", "train_accuracy.png").image("training loss", "train_loss.png")
-                    .image("activation distribution", "activations.png").image("activation drift", "activation_drift.png");
-            rep.heading("Setup");
-            rep.text("- " + cnn.describe(data, q, String.valueOf(lr)) + ".");
-            rep.text("- Probes every " + cnn.probeEvery(q) + " steps, before the step, on that step's batch. Noise: "
-                    + "NoiseConfig.santurkar() (n_mu 0.5, n_sigma 1.25, r_mu = r_sigma = 0.1) with seed " + common.seed
-                    + ", after the affine map; the noise-only run uses the same noise in place of the norm layers.");
-            rep.text("- Seed " + common.seed + " for initialization, batches and noise (one seed).");
-            rep.machine(secs);
-            rep.write(dir.resolve("summary.md"));
-            System.out.println("Wrote " + dir.toAbsolutePath() + "/{steps.csv,evals.csv,activations.csv,*.png,summary.md}");
-        }
+        report(run(dir), dir);
         return 0;
     }
 
-    private void verdicts(Report rep, Map<String, StepTrainer.Result> res, Map<String, Double> test,
+    /** Trains every run with the activation probe, writing steps.csv, evals.csv and activations.csv. */
+    Result run(Path dir) throws IOException {
+        long t0 = System.nanoTime();
+        boolean q = common.quick;
+        CnnData data = cnn.data(common);
+        List<Variant> vs = Variant.parse(variants, common.seed);
+        System.out.println("noise: " + cnn.describe(data, q, String.valueOf(lr)) + "; seed " + common.seed);
+
+        Map<String, Trainer.Result> results = new LinkedHashMap<>();
+        Map<String, Double> testAcc = new LinkedHashMap<>();
+        Map<String, Map<String, Double>> drift = new LinkedHashMap<>();
+        Map<String, DiagnosticsListener> probes = new LinkedHashMap<>();
+        MetricsLog steps = new MetricsLog(dir.resolve("steps.csv"), Trainer.STEP_COLUMNS);
+        MetricsLog evals = new MetricsLog(dir.resolve("evals.csv"), Trainer.EVAL_COLUMNS);
+        try (steps; evals; DiagnosticsCsv csv = DiagnosticsCsv.in(dir)) {
+            for (Variant v : vs) {
+                MultiLayerNetwork net = cnn.net(v, lr, common.seed, q);
+                System.out.println("Run '" + v.name() + "': " + v.describe());
+                DiagnosticsListener probe = DiagnosticsListener.builder().every(cnn.probeEvery(q))
+                        .activations(WATCHED.stream().map(Site::input).toArray(Site[]::new)).csv(csv, v.name()).build();
+                Trainer.Result r = cnn.train(v.name(), net, data, common.seed, common, steps, evals, probe);
+                results.put(v.name(), r);
+                probes.put(v.name(), probe);
+                testAcc.put(v.name(), r.diverged() ? Double.NaN : CnnOptions.testAccuracy(net, data));
+                Map<String, Double> dm = new LinkedHashMap<>();
+                for (String l : WATCHED) {
+                    dm.put(l, Stats.mean(probe.activations().stream().mapToDouble(p -> p.value().get(Site.input(l)).drift()).toArray()));
+                }
+                drift.put(v.name(), dm);
+            }
+        }
+        return new Result(data, vs, results, testAcc, drift, probes, steps, evals, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Prints the accuracies, draws the charts and writes summary.md. */
+    void report(Result res, Path dir) throws IOException {
+        boolean q = common.quick;
+        CnnData data = res.data();
+        List<Variant> vs = res.variants();
+        List<String> names = vs.stream().map(Variant::name).toList();
+        Map<String, Trainer.Result> results = res.runs();
+        Map<String, Double> testAcc = res.testAcc();
+        Map<String, Map<String, Double>> drift = res.drift();
+        Map<String, DiagnosticsListener> probes = res.probes();
+        MetricsLog steps = res.steps();
+        MetricsLog evals = res.evals();
+        System.out.println();
+        System.out.printf(Locale.ROOT, "Final accuracies after %d steps (train: first 1,000 training images; test: whole test set):%n", cnn.steps(q));
+        for (String n : names) {
+            Trainer.Result r = results.get(n);
+            System.out.printf(Locale.ROOT, "  %-7s train %.4f  test %.4f  mean drift of %s %.4f%s  (%.1f s)%n", n,
+                    r.diverged() ? Double.NaN : r.last().trainAcc(), testAcc.get(n), SHOWN, drift.get(n).get(SHOWN),
+                    r.diverged() ? " DIVERGED" : "", r.seconds());
+        }
+
+        int smooth = Math.max(1, cnn.steps(q) / 30);
+        Plots.lineChart(dir.resolve("train_accuracy.png"), "Noise injection: training accuracy (first 1,000 training images, inference mode)",
+                "step", "accuracy", Charts.perRun(evals, "step", "train_acc", names, 1), Plots.Style.MARKERS);
+        Plots.lineChart(dir.resolve("train_loss.png"), "Noise injection: training loss (moving average of " + smooth + " steps)",
+                "step", "cross-entropy (training mode)", Charts.perRun(steps, "step", "train_loss", names, smooth),
+                Plots.Style.LINES.withLegend(org.knowm.xchart.style.Styler.LegendPosition.InsideNE));
+        DiagnosticsCharts.write(dir, "", probes);
+
+        Report rep = new Report("noise: noise injection (Santurkar et al. 2018, §2.1)", common.commandLine());
+        verdicts(rep, results, testAcc, drift);
+        rep.heading("Figures");
+        List<List<String>> rows = new ArrayList<>();
+        for (Variant v : vs) {
+            Trainer.Result r = results.get(v.name());
+            List<String> row = new ArrayList<>(List.of(v.name(), v.describe(),
+                    r.diverged() ? "diverged at step " + r.steps() : Report.num(r.last().trainAcc(), 4),
+                    Report.num(testAcc.get(v.name()), 4), Report.num(r.meanLossLast(Math.max(1, cnn.steps(q) / 10)), 3)));
+            for (String l : WATCHED) {
+                row.add(Report.num(drift.get(v.name()).get(l), 3));
+            }
+            row.add(Report.num(r.seconds(), 3));
+            rows.add(row);
+        }
+        List<String> header = new ArrayList<>(List.of("run", "layer", "train acc (end)", "test acc (end)",
+                "train loss (last 10% of steps)"));
+        for (String l : WATCHED) {
+            header.add("drift " + l);
+        }
+        header.add("seconds");
+        rep.table(header, rows);
+        rep.text("Drift: how much the distribution of a layer's input (per channel mean and std, training mode, on the "
+                + "step's batch, noise included) moves between consecutive probes, relative to its std; averaged over "
+                + "probes. act2, act4, act5 are the inputs of the ReLUs of conv block 2, conv block 4 and the dense layer.");
+        rep.image("training accuracy", "train_accuracy.png").image("training loss", "train_loss.png")
+                .image("activation distribution", "activations_" + SHOWN + "_in.png").image("activation drift", "activation_drift.png");
+        rep.heading("Setup");
+        rep.text("- " + cnn.describe(data, q, String.valueOf(lr)) + ".");
+        rep.text("- Probes every " + cnn.probeEvery(q) + " steps, before the step, on that step's batch. Noise: "
+                + "NoiseConfig.santurkar() (n_mu 0.5, n_sigma 1.25, r_mu = r_sigma = 0.1) with seed " + common.seed
+                + ", after the affine map; the noise-only run uses the same noise in place of the norm layers.");
+        rep.text("- Seed " + common.seed + " for initialization, batches and noise (one seed).");
+        rep.machine(res.seconds());
+        rep.write(dir.resolve("summary.md"));
+        System.out.println("Wrote " + dir.toAbsolutePath() + "/{steps.csv,evals.csv,activations.csv,*.png,summary.md}");
+    }
+
+    private void verdicts(Report rep, Map<String, Trainer.Result> res, Map<String, Double> test,
                           Map<String, Map<String, Double>> drift) {
         // training loss in training mode (noise included) over the last 10% of steps: the paper's training curves are
         // measured during training; inference-mode accuracy of a noisy network drops the noise it was trained with
@@ -203,7 +210,7 @@ public class NoiseCommand implements Callable<Integer> {
                     Outcome.of(held, WATCHED.size()), m + ".");
         }
         if (res.containsKey("noise")) {
-            StepTrainer.Result r = res.get("noise");
+            Trainer.Result r = res.get("noise");
             double first = Stats.mean(Stats.head(r.losses(), 0.05));
             Outcome o = r.diverged() || noise >= 0.8 * first ? Outcome.HELD
                     : none != null && noise > none ? Outcome.PARTLY : Outcome.NOT_HELD;
@@ -216,16 +223,16 @@ public class NoiseCommand implements Callable<Integer> {
         }
     }
 
-    private static Double loss(Map<String, StepTrainer.Result> res, String name, int tail) {
-        StepTrainer.Result r = res.get(name);
+    private static Double loss(Map<String, Trainer.Result> res, String name, int tail) {
+        Trainer.Result r = res.get(name);
         if (r == null) {
             return null;
         }
         return r.diverged() ? Double.POSITIVE_INFINITY : r.meanLossLast(tail);
     }
 
-    private static String accText(Map<String, StepTrainer.Result> res, String name) {
-        StepTrainer.Result r = res.get(name);
+    private static String accText(Map<String, Trainer.Result> res, String name) {
+        Trainer.Result r = res.get(name);
         return r == null ? "n/a" : r.diverged() ? "diverged" : Report.num(r.last().trainAcc(), 4);
     }
 }

@@ -1,6 +1,5 @@
 package org.bn4j.examples.util;
 
-import java.io.BufferedWriter;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,17 +11,20 @@ import java.util.List;
 import java.util.Locale;
 import java.util.function.Predicate;
 
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVPrinter;
+
 /**
  * A CSV table of metrics, written row by row (flushed after each row, so an interrupted run keeps
- * what it measured) and kept in memory for plotting and summaries. Numbers use {@link Locale#ROOT};
- * NaN is written as {@code NaN}. Strings containing commas or quotes are quoted.
+ * what it measured) with commons-csv, and kept in memory for plotting and summaries. Floating-point numbers are
+ * written with 6 significant digits ({@link Locale#ROOT}), NaN as {@code NaN}.
  */
 public final class MetricsLog implements Closeable {
 
     private final Path file;
     private final List<String> columns;
     private final List<Object[]> rows = new ArrayList<>();
-    private final BufferedWriter out;
+    private final CSVPrinter out;
 
     public MetricsLog(Path file, String... columns) throws IOException {
         this.file = file;
@@ -31,9 +33,7 @@ public final class MetricsLog implements Closeable {
         if (parent != null) {
             Files.createDirectories(parent);
         }
-        this.out = Files.newBufferedWriter(file);
-        out.write(String.join(",", columns));
-        out.newLine();
+        this.out = new CSVPrinter(Files.newBufferedWriter(file), CSVFormat.DEFAULT.builder().setHeader(columns).build());
         out.flush();
     }
 
@@ -51,16 +51,8 @@ public final class MetricsLog implements Closeable {
             throw new IllegalArgumentException("expected " + columns.size() + " values " + columns + ", got " + values.length);
         }
         rows.add(values.clone());
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < values.length; i++) {
-            if (i > 0) {
-                sb.append(',');
-            }
-            sb.append(format(values[i]));
-        }
         try {
-            out.write(sb.toString());
-            out.newLine();
+            out.printRecord(java.util.Arrays.stream(values).map(MetricsLog::format).toArray());
             out.flush();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -86,22 +78,12 @@ public final class MetricsLog implements Closeable {
         return c;
     }
 
-    static String format(Object v) {
-        if (v == null) {
-            return "";
-        }
+    private static Object format(Object v) {
         if (v instanceof Double || v instanceof Float) {
             double d = ((Number) v).doubleValue();
-            if (Double.isNaN(d) || Double.isInfinite(d)) {
-                return Double.toString(d);
-            }
-            return String.format(Locale.ROOT, "%.6g", d);
+            return Double.isFinite(d) ? String.format(Locale.ROOT, "%.6g", d) : Double.toString(d);
         }
-        String s = v.toString();
-        if (s.contains(",") || s.contains("\"") || s.contains("\n")) {
-            return '"' + s.replace("\"", "\"\"") + '"';
-        }
-        return s;
+        return v;
     }
 
     @Override

@@ -11,9 +11,7 @@ import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.Styler;
-import org.knowm.xchart.style.XYStyler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
-import org.knowm.xchart.style.colors.XChartSeriesColors;
 
 /** PNG line charts with XChart (headless). */
 public final class Plots {
@@ -78,78 +76,6 @@ public final class Plots {
             XYSeries xy = chart.addSeries(s.name(), s.x(), s.y());
             if (!style.markers()) {
                 xy.setMarker(SeriesMarkers.NONE);
-            }
-        }
-        return save(chart, png);
-    }
-
-    /** A min–max band over x (drawn as a translucent polygon with its edges). */
-    public record Band(String name, double[] x, double[] lo, double[] hi) {
-        public Band {
-            if (x.length != lo.length || x.length != hi.length) {
-                throw new IllegalArgumentException(name + ": x, lo and hi differ in length");
-            }
-        }
-    }
-
-    private static final Color[] COLORS = new XChartSeriesColors().getSeriesColors();
-
-    /** Color number {@code i} of the charts' palette. */
-    public static Color color(int i) {
-        return COLORS[i % COLORS.length];
-    }
-
-    /**
-     * Writes a chart of min–max bands (one per run, as in Santurkar et al.'s landscape figures). Non-positive values
-     * are dropped on a log axis.
-     */
-    public static Path bandChart(Path png, String title, String xTitle, String yTitle, List<Band> bands, boolean logY)
-            throws IOException {
-        XYChart chart = new XYChartBuilder().width(900).height(560).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle).build();
-        XYStyler st = chart.getStyler();
-        st.setLegendPosition(Styler.LegendPosition.OutsideE);
-        st.setChartBackgroundColor(Color.WHITE);
-        st.setPlotGridLinesVisible(true);
-        st.setYAxisLogarithmic(logY);
-        st.setAntiAlias(true);
-        int c = 0;
-        for (Band b : bands) {
-            java.util.List<double[]> pts = new java.util.ArrayList<>();
-            for (int i = 0; i < b.x().length; i++) {
-                if (Double.isFinite(b.lo()[i]) && Double.isFinite(b.hi()[i]) && (!logY || b.lo()[i] > 0)) {
-                    pts.add(new double[] {b.x()[i], b.lo()[i], b.hi()[i]});
-                }
-            }
-            if (pts.isEmpty()) {
-                c++;
-                continue;
-            }
-            int n = pts.size();
-            double[] px = new double[2 * n];
-            double[] py = new double[2 * n];
-            double[] lx = new double[n];
-            double[] lo = new double[n];
-            double[] hi = new double[n];
-            for (int i = 0; i < n; i++) {
-                px[i] = pts.get(i)[0];
-                py[i] = pts.get(i)[2];
-                px[2 * n - 1 - i] = pts.get(i)[0];
-                py[2 * n - 1 - i] = pts.get(i)[1];
-                lx[i] = pts.get(i)[0];
-                lo[i] = pts.get(i)[1];
-                hi[i] = pts.get(i)[2];
-            }
-            Color col = color(c++);
-            XYSeries poly = chart.addSeries(b.name(), px, py);
-            poly.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.PolygonArea);
-            poly.setFillColor(new Color(col.getRed(), col.getGreen(), col.getBlue(), 70));
-            poly.setLineColor(col);
-            poly.setMarker(SeriesMarkers.NONE);
-            for (double[] edge : new double[][] {lo, hi}) {
-                XYSeries e = chart.addSeries(b.name() + (edge == lo ? " min" : " max"), lx, edge);
-                e.setLineColor(col);
-                e.setMarker(SeriesMarkers.NONE);
-                e.setShowInLegend(false);
             }
         }
         return save(chart, png);

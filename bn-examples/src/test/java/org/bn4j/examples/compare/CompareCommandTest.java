@@ -8,10 +8,10 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.bn4j.examples.Csv;
 import org.bn4j.examples.Main;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,34 +26,23 @@ class CompareCommandTest {
                 "lr_sweep.png", "batch_sizes.csv", "batch_sizes.png")) {
             assertTrue(Files.size(dir.resolve(f)) > 100, f);
         }
-        List<String> lines = Files.readAllLines(dir.resolve("epochs.csv"));
-        List<String> header = List.of(lines.get(0).split(","));
-        int run = header.indexOf("run");
-        int epoch = header.indexOf("epoch");
-        int acc = header.indexOf("test_acc");
-        Map<String, Double> last = new HashMap<>();
-        int rows = 0;
-        for (String line : lines.subList(1, lines.size())) {
-            String[] c = line.split(",");
-            double a = Double.parseDouble(c[acc]);
+        Csv epochs = Csv.read(dir.resolve("epochs.csv"));
+        for (double a : epochs.doubles("test_acc", r -> true)) {
             assertTrue(a >= 0 && a <= 1, "accuracy " + a);
-            if (Integer.parseInt(c[epoch]) == 2) {
-                last.put(c[run], a);
-            }
-            rows++;
         }
-        assertEquals(10 * 3, rows, "epochs 0..2 for the ten default runs");
+        assertEquals(10 * 3, epochs.rows().size(), "epochs 0..2 for the ten default runs");
+        Map<String, Double> last = Csv.lastBy(epochs, "run", "test_acc");
         // 2 epochs on 2,000 images: chance is 0.1; a working network is far above 0.5
         assertTrue(last.get("bn") > 0.5, "batch-norm run test accuracy " + last.get("bn"));
         assertTrue(last.get("none") > 0.5, "plain run test accuracy " + last.get("none"));
         assertTrue(last.get("ln") > 0.5 && last.get("selu") > 0.5 && last.get("wn") > 0.5,
                 "layer norm, SELU and weight norm runs train: " + last);
-        List<String> sweep = Files.readAllLines(dir.resolve("lr_sweep.csv"));
-        assertEquals(1 + 10 * 3, sweep.size(), "ten runs x three learning rates (quick)");
+        Csv sweep = Csv.read(dir.resolve("lr_sweep.csv"));
+        assertEquals(10 * 3, sweep.rows().size(), "ten runs x three learning rates (quick)");
         // lr 10 with plain SGD: the unnormalized network cannot train at it
-        assertTrue(sweep.stream().anyMatch(l -> l.startsWith("none,10.0000,") && l.endsWith(",false")), String.join("\n", sweep));
-        List<String> bs = Files.readAllLines(dir.resolve("batch_sizes.csv"));
-        assertEquals(1 + 10 * 2, bs.size(), "ten runs x batch sizes 8 and 32 (quick)");
+        assertEquals("false", sweep.rows().stream().filter(sweep.where("run", "none").and(r -> Double.parseDouble(r.get("lr")) == 10))
+                .findFirst().orElseThrow().get("trains"));
+        assertEquals(10 * 2, Csv.read(dir.resolve("batch_sizes.csv")).rows().size(), "ten runs x batch sizes 8 and 32 (quick)");
         String md = Files.readString(dir.resolve("summary.md"));
         assertTrue(md.contains("| bn |") && md.contains("| none |"), md);
         assertTrue(md.contains("org.bn4j.layers.BatchNorm"), "the bn run uses the library layer by default");

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
+import org.bn4j.examples.Csv;
 import org.bn4j.examples.Main;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,21 +30,23 @@ class ExperimentCommandsTest {
     @Test
     void saturation(@TempDir Path dir) throws IOException {
         run("saturation", dir);
-        Csv.assertFiles(dir, "epochs.csv", "probes.csv", "saturation.png", "grad_norms.png", "test_accuracy.png", "summary.md");
-        Csv p = Csv.read(dir.resolve("probes.csv"));
+        Csv.assertFiles(dir, "epochs.csv", "saturation.csv", "gradient_norms.csv", "saturation.png", "gradient_norms.png",
+                "test_accuracy.png", "summary.md");
+        Csv p = Csv.read(dir.resolve("saturation.csv"));
+        Csv g = Csv.read(dir.resolve("gradient_norms.csv"));
         for (String run : new String[] {"none@0.1", "bn@0.1", "none@1", "bn@1"}) {
-            double[] s = p.doubles("sat_act1", p.where("run", run));
+            double[] s = p.doubles("saturated", p.where("run", run).and(p.where("site", "act1")));
             assertTrue(s.length >= 3, run);
             for (double v : s) {
                 assertTrue(v >= 0 && v <= 1, run + " fraction " + v);
             }
-            for (double g : p.doubles("grad_fc1", p.where("run", run))) {
-                assertTrue(g > 0 && Double.isFinite(g), run + " gradient norm " + g);
+            for (double n : g.doubles("grad_norm", g.where("run", run).and(g.where("layer", "fc1")))) {
+                assertTrue(n > 0 && Double.isFinite(n), run + " gradient norm " + n);
             }
         }
         // at lr 1 the plain tanh network saturates most first-layer units, batch norm keeps them linear (a wide margin)
-        double none = org.bn4j.examples.util.Stats.mean(p.doubles("sat_act1", p.where("run", "none@1")));
-        double bn = org.bn4j.examples.util.Stats.mean(p.doubles("sat_act1", p.where("run", "bn@1")));
+        double none = org.bn4j.examples.util.Stats.mean(p.doubles("saturated", p.where("run", "none@1").and(p.where("site", "act1"))));
+        double bn = org.bn4j.examples.util.Stats.mean(p.doubles("saturated", p.where("run", "bn@1").and(p.where("site", "act1"))));
         assertTrue(none > 0.2 && bn < 0.05, "saturated fraction none " + none + ", bn " + bn);
         assertTrue(Files.readString(dir.resolve("summary.md")).contains("**Verdict:"));
     }
@@ -52,13 +55,13 @@ class ExperimentCommandsTest {
     void noise(@TempDir Path dir) throws IOException {
         run("noise", dir);
         Csv.assertFiles(dir, "steps.csv", "evals.csv", "activations.csv", "train_accuracy.png", "train_loss.png",
-                "activations.png", "activation_drift.png", "summary.md");
+                "activations_act4_in.png", "activation_drift.png", "summary.md");
         Csv e = Csv.read(dir.resolve("evals.csv"));
         Map<String, Double> acc = Csv.lastBy(e, "run", "train_acc");
         assertEquals(java.util.Set.of("none", "bn", "noisy", "noise"), acc.keySet());
         assertTrue(acc.get("bn") > 0.3, "batch norm trains in 12 steps: " + acc);
         Csv a = Csv.read(dir.resolve("activations.csv"));
-        java.util.function.Predicate<String[]> act4 = a.where("layer", "act4");
+        var act4 = a.where("site", "act4:in");
         double noisy = org.bn4j.examples.util.Stats.mean(a.doubles("drift", act4.and(a.where("run", "noisy"))));
         double bn = org.bn4j.examples.util.Stats.mean(a.doubles("drift", act4.and(a.where("run", "bn"))));
         // the noise redraws scale and shift per unit every step: the noisy distribution moves by far more
@@ -91,9 +94,9 @@ class ExperimentCommandsTest {
     @Test
     void ics(@TempDir Path dir) throws IOException {
         run("ics", dir);
-        Csv.assertFiles(dir, "ics_cnn.csv", "ics_dln.csv", "dln_loss.csv", "ics_cnn.png", "ics_cnn_diff.png", "ics_dln.png",
+        Csv.assertFiles(dir, "cnn_ics.csv", "dln_ics.csv", "dln_loss.csv", "cnn_ics.png", "cnn_ics_diff.png", "dln_ics.png",
                 "dln_loss.png", "summary.md");
-        for (String f : new String[] {"ics_cnn.csv", "ics_dln.csv"}) {
+        for (String f : new String[] {"cnn_ics.csv", "dln_ics.csv"}) {
             Csv c = Csv.read(dir.resolve(f));
             assertTrue(c.rows().size() >= 2 * 2 * 4, f);
             for (double cos : c.doubles("cos", r -> true)) {
