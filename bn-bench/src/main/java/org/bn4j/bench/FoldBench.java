@@ -31,7 +31,7 @@ import java.util.Map;
  *
  * <pre>
  *   FoldBench [ROUNDS] [NET:SIZE:BATCH ...]        NET: darknet19 or resnet50; default 15 darknet19:64:16 resnet50:192:8
- *   mvn -B -pl bn-bench -am -DskipTests -Pbench -Dbench.main=org.bn4j.bench.FoldBench -Dbench.args="15 darknet19:64:16"
+ *   mvn -B -pl bn-bench -am -DskipTests -Pbench verify -Dbench.main=org.bn4j.bench.FoldBench -Dbench.args="15 darknet19:64:16"
  * </pre>
  * Threads come from the environment (OMP_NUM_THREADS; the bench profile sets 2); the output states them and the load.
  */

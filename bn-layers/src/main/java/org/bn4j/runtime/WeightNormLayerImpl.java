@@ -32,7 +32,7 @@ import static org.bn4j.runtime.WeightNormParamInitializer.INIT_DONE;
  * do), and runs the data-dependent initialization once when configured.
  */
 public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
-    private static final int GRAPH_CACHE_SIZE = 8;
+    private static final int GRAPH_CACHE_SIZE = 32;
 
     private final Map<List<Long>, Graphs> graphs = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
