@@ -4,7 +4,6 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 
-import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
@@ -32,10 +31,6 @@ final class Reductions {
 
     DataType dataType() {
         return dataType;
-    }
-
-    private int[] reduceAxes() {
-        return IntStream.range(0, shape.length).filter(i -> reduce[i]).toArray();
     }
 
     long[] keepDimsShape() {
@@ -69,24 +64,5 @@ final class Reductions {
         int[] axes = IntStream.range(0, shape.length).filter(i -> reduce[i] && wShape[i] > 1).toArray();
         SDVariable s = axes.length == 0 ? w : w.sum(true, axes);
         return factor == 1 ? s : s.mul((double) factor);
-    }
-
-    /**
-     * The k largest values of each group: the reduced axes are moved last and flattened, giving values and
-     * indices of shape [groups, k]; {@link #fromGroups} maps a [groups, 1] result back to keepDims shape.
-     */
-    SDVariable[] topK(SDVariable x, int k) {
-        int[] kept = IntStream.range(0, shape.length).filter(i -> !reduce[i]).toArray();
-        int[] red = reduceAxes();
-        int[] perm = IntStream.concat(Arrays.stream(kept), Arrays.stream(red)).toArray();
-        long groups = 1, m = 1;
-        for (int i : kept) groups *= shape[i];
-        for (int i : red) m *= shape[i];
-        if (k > m) throw new IllegalArgumentException("top-k statistic: k = " + k + " exceeds the group size " + m);
-        return TopKOp.of(sd, x.permute(perm).reshape(groups, m), k);
-    }
-
-    SDVariable fromGroups(SDVariable perGroup) {
-        return perGroup.reshape(keepDimsShape());
     }
 }
