@@ -4,18 +4,31 @@ import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.zoo.model.Darknet19;
 import org.deeplearning4j.zoo.model.ResNet50;
 import org.deeplearning4j.zoo.model.SimpleCNN;
 import org.deeplearning4j.zoo.model.TinyYOLO;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationELU;
+import org.nd4j.linalg.activations.impl.ActivationLReLU;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -47,10 +60,37 @@ enum Zoo {
 
     /** The zoo's configuration in this data type (a new copy per call). */
     Object conf(DataType dt) {
+        return conf(dt, false);
+    }
+
+    /**
+     * The zoo's configuration in this data type (a new copy per call); {@code smooth}: with every ReLU and leaky ReLU
+     * replaced by an ELU and every max pooling by average pooling, so that the gradient is a continuous function of the
+     * activations (ELU's derivative is continuous at 0), for comparisons of float32 gradients with float64 ones.
+     */
+    Object conf(DataType dt, boolean smooth) {
         Object c = conf.get();
-        if (c instanceof MultiLayerConfiguration m) m.setDataType(dt);
-        else ((ComputationGraphConfiguration) c).setDataType(dt);
+        List<org.deeplearning4j.nn.conf.layers.Layer> layers = new ArrayList<>();
+        if (c instanceof MultiLayerConfiguration m) {
+            m.setDataType(dt);
+            for (NeuralNetConfiguration n : m.getConfs()) layers.add(n.getLayer());
+        } else {
+            ComputationGraphConfiguration g = (ComputationGraphConfiguration) c;
+            g.setDataType(dt);
+            for (GraphVertex v : g.getVertices().values()) if (v instanceof LayerVertex l) layers.add(l.getLayerConf().getLayer());
+        }
+        if (smooth) layers.forEach(Zoo::smooth);
         return c;
+    }
+
+    private static void smooth(org.deeplearning4j.nn.conf.layers.Layer l) {
+        if (l instanceof BaseLayer b && kinked(b.getActivationFn())) b.setActivationFn(new ActivationELU());
+        if (l instanceof ActivationLayer a && kinked(a.getActivationFn())) a.setActivationFn(new ActivationELU());
+        if (l instanceof SubsamplingLayer s && s.getPoolingType() == PoolingType.MAX) s.setPoolingType(PoolingType.AVG);
+    }
+
+    private static boolean kinked(IActivation a) {
+        return a instanceof ActivationReLU || a instanceof ActivationLReLU;
     }
 
     /**
@@ -60,7 +100,12 @@ enum Zoo {
      * deeper networks overflow in inference). DL4J stores σ as log10 σ.
      */
     Model trained(DataType dt, long seed) {
-        Object c = conf(dt);
+        return trained(dt, seed, false);
+    }
+
+    /** {@link #trained(DataType, long)}, of the smooth configuration if {@code smooth} ({@link #conf(DataType, boolean)}). */
+    Model trained(DataType dt, long seed, boolean smooth) {
+        Object c = conf(dt, smooth);
         Nd4j.getRandom().setSeed(seed);
         Model net;
         Map<String, INDArray> acts;
@@ -96,7 +141,12 @@ enum Zoo {
 
     /** The network in this data type with these parameters (cast), e.g. a float64 copy of a float32 network. */
     Model withParams(DataType dt, INDArray params) {
-        Object c = conf(dt);
+        return withParams(dt, params, false);
+    }
+
+    /** {@link #withParams(DataType, INDArray)}, of the smooth configuration if {@code smooth}. */
+    Model withParams(DataType dt, INDArray params, boolean smooth) {
+        Object c = conf(dt, smooth);
         Model net = c instanceof MultiLayerConfiguration m ? new MultiLayerNetwork(m)
                 : new ComputationGraph((ComputationGraphConfiguration) c);
         if (net instanceof MultiLayerNetwork m) m.init(params.castTo(dt), true);
