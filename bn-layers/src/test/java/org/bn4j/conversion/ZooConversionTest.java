@@ -30,7 +30,6 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.bn4j.conversion.Nets.assertIdentical;
-import static org.bn4j.conversion.Nets.assertRel;
 import static org.bn4j.conversion.Nets.rel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;

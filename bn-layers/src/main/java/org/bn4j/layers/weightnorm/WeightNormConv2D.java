@@ -1,8 +1,6 @@
 package org.bn4j.layers.weightnorm;
 
 import org.bn4j.core.LinearOp;
-import org.bn4j.runtime.WeightNormLayerImpl;
-import org.bn4j.runtime.WeightNormParamInitializer;
 import lombok.EqualsAndHashCode;
 import lombok.Getter;
 import lombok.ToString;

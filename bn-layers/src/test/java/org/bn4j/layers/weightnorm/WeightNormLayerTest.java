@@ -1,43 +1,26 @@
 package org.bn4j.layers.weightnorm;
 
-import org.bn4j.core.LinearOp;
-import org.bn4j.core.WeightNormCore;
 import org.bn4j.runtime.WeightNormLayerImpl;
-import org.bn4j.runtime.WeightNormParamInitializer;
-import org.bn4j.runtime.NormLayerImpl;
-import org.bn4j.runtime.NormParamInitializer;
-import org.bn4j.runtime.InputView;
 import org.bn4j.check.InputKind;
 import org.deeplearning4j.exception.DL4JInvalidInputException;
-import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.api.Layer;
-import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.gradient.Gradient;
-import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.DefaultParamInitializer;
-import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.common.primitives.Pair;
-import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.config.Sgd;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 
 import static org.bn4j.runtime.WeightNormParamInitializer.*;
 import static org.bn4j.layers.weightnorm.WnAsserts.*;

@@ -1,13 +1,6 @@
 package org.bn4j.layers.weightnorm;
 
-import org.bn4j.check.InputKind;
-import org.bn4j.core.LinearOp;
-import org.bn4j.core.WeightNormCore;
 import org.bn4j.runtime.WeightNormLayerImpl;
-import org.bn4j.runtime.WeightNormParamInitializer;
-import org.bn4j.runtime.NormLayerImpl;
-import org.bn4j.runtime.NormParamInitializer;
-import org.bn4j.runtime.InputView;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;

@@ -1,10 +1,5 @@
 package org.bn4j.layers.weightnorm;
 
-import org.bn4j.check.InputKind;
-import org.bn4j.core.LinearOp;
-import org.bn4j.core.WeightNormCore;
-import org.bn4j.runtime.WeightNormLayerImpl;
-import org.bn4j.runtime.WeightNormParamInitializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Arrays;

@@ -1,9 +1,5 @@
 package org.bn4j.layers.weightnorm;
 
-import org.bn4j.core.LinearOp;
-import org.bn4j.core.WeightNormCore;
-import org.bn4j.runtime.WeightNormLayerImpl;
-import org.bn4j.runtime.WeightNormParamInitializer;
 import org.bn4j.check.InputKind;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
