@@ -106,8 +106,8 @@ public final class NoiseConfig implements Serializable {
     /**
      * The noise {s, m} for a 4-D view [N, P, C, Q] (C the units).
      *
-     * <p>Drawn on the JVM with {@link SplittableRandom}s (ND4J's native Gaussian generator took about 50 ms for 4M
-     * values here, several times the whole batch-norm forward): μ and σ from a generator seeded by
+     * <p>Drawn on the JVM with {@link SplittableRandom}s (ND4J's native Gaussian generator is several times slower
+     * than the whole batch-norm forward on large inputs; docs/performance-profile.md): μ and σ from a generator seeded by
      * {@code mix(seed, stream)}, then the per-element values in chunks of 2^16 elements, chunk k from its own
      * generator seeded by {@code mix(seed, stream)} and k, filled in parallel. The values depend only on the seed,
      * the stream and the shape.

@@ -47,7 +47,7 @@ import java.util.Arrays;
 @ToString(callSuper = true)
 public class WeightNormConv2D extends AbstractWeightNormLayer {
 
-    // scalars, not arrays: Lombok's equals/hashCode stay plain (see STYLE.md)
+    // scalars, not arrays: Lombok's equals/hashCode and the JSON stay plain and consistent
     protected int kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW;
     protected ConvolutionMode convolutionMode;
     protected CNN2DFormat dataFormat;
