@@ -26,7 +26,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *       {@link MakeSubset}), with a message saying so and how to get the full set.</li>
  * </ol>
  *
- * <p>Preprocessing (the project's standard setup, SPEC §7): pixel values are scaled to [0,1], then
+ * <p>Preprocessing (the experiments' standard setup, docs/experiments.md): pixel values are scaled to [0,1], then
  * standardized with one scalar mean and one scalar standard deviation (population std) computed over
  * all pixels of the <em>training</em> images in use; the test images use the same two numbers.
  * Labels are one-hot [N,10]. Features are [N,784] ({@link Shape#FLAT}) or [N,1,28,28]

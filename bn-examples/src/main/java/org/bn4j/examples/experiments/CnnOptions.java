@@ -16,7 +16,7 @@ import org.nd4j.linalg.learning.config.Sgd;
 import picocli.CommandLine.Option;
 
 /**
- * The standard setup of the CNN experiments (SPEC §7) as options shared by {@code noise}, {@code landscape},
+ * The standard setup of the CNN experiments (docs/experiments.md) as options shared by {@code noise}, {@code landscape},
  * {@code ics} and {@code lp}: VGG-mini of a given size, plain SGD, random batches, a number of steps, probes every
  * so many steps. The defaults are scaled to this project's 2-core machine (see {@link #DEFAULT_SIZE}); the paper's
  * setup is {@code --size 28:16:32:128 --steps 1000 --probe-every 50}.

@@ -22,7 +22,7 @@ import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
- * "VGG-mini", the CNN of the standard setup (SPEC §7), for 28×28×1 input (NCHW):
+ * "VGG-mini", the CNN of the experiments' standard setup (docs/experiments.md, "Scale of these runs"), for 28×28×1 input (NCHW):
  * <pre>
  *   [conv 3×3, 16 → norm → ReLU] → [conv 3×3, 16 → norm → ReLU] → max-pool 2 →
  *   [conv 3×3, 32 → norm → ReLU] → [conv 3×3, 32 → norm → ReLU] → max-pool 2 →
@@ -45,7 +45,7 @@ public final class VggMini {
 
     /**
      * Size of the network: input side (28, or 14 for Fashion-MNIST averaged 2×2), channels of the first and second
-     * conv pair, and the width of the dense layer. {@link #STANDARD} is SPEC §7's VGG-mini.
+     * conv pair, and the width of the dense layer. {@link #STANDARD} is the standard VGG-mini (28, 16, 32, 128).
      */
     public record Size(int image, int c1, int c2, int dense) {
         public static final Size STANDARD = new Size(28, 16, 32, 128);
