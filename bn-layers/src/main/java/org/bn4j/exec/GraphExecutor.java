@@ -51,8 +51,9 @@ import java.util.Set;
  *       of that call; later calls must bring inputs of the same shapes (graphs with fixed placeholder shapes).</li>
  *   <li>Intermediate arrays are allocated once, outside any workspace, and shared between intermediates whose
  *       lifetimes do not overlap, and with the other graphs of the same {@link Scratch}. An elementwise op may
- *       write into the buffer of an input that is not used afterwards. Fresh native allocations cost first-touch
- *       page faults on every call (DL4J-NOTES), which is what this avoids.</li>
+ *       write into the buffer of an input that is not used afterwards. A fresh native allocation per call would
+ *       pay the operating system's first-touch page faults on every call (each new page is faulted in when first
+ *       written); arrays kept between calls pay them once.</li>
  *   <li>{@code reshape} and {@code identity} are views (no copy) when the input is contiguous.</li>
  *   <li>A {@code sum} or {@code max} over given axes runs as {@link ReduceLowering}'s graph of faster ND4J ops
  *       (ones-vector matrix–vector products, maxima in blocks of rows), planned by a nested executor that writes

@@ -14,13 +14,14 @@ import java.util.stream.IntStream;
 
 /**
  * How the unfused executor runs a graph's {@code sum} or {@code max} over axes of a C-ordered array: as a small graph
- * of faster ND4J ops computing the same values.
+ * of other ND4J ops computing the same values.
  *
- * <p>ND4J reduces along an outer axis of a C-ordered array slowly ({@code x.sum(0)} of [4096,1024] float32 takes about
- * 28 ms, a product with a ones vector 1.5–2 ms). So a sum is a product with a ones vector: the trailing reduced axes as
+ * <p>A sum is a product with a ones vector, so that a reduction along an outer axis of a C-ordered array runs as a
+ * BLAS matrix–vector product instead of ND4J's reduction kernel: the trailing reduced axes as
  * {@code [rows, inner] · ones[inner, 1]}, then one outer reduced axis as {@code ones[1, len] · [len, k2]} (batched
- * over leading kept positions), which {@link GraphExecutor} runs as BLAS matrix–vector products. A maximum takes the
- * trailing reduced axes as row maxima (fast in ND4J), then splits a leading reduced axis into blocks of
+ * over leading kept positions), which {@link GraphExecutor} runs as BLAS matrix–vector products. The measurements
+ * behind this choice are in {@code docs/performance-profile.md}. A maximum takes the
+ * trailing reduced axes as row maxima, then splits a leading reduced axis into blocks of
  * {@value #BLOCK} rows, reduces within blocks, and the block maxima again, until fewer rows are left than a block.
  * Unit axes are dropped and adjacent axes of the same kind merged first (a reshape).
  */
