@@ -41,8 +41,8 @@ import java.util.stream.Stream;
  *   <li>gradient checks ({@code GradientCheckUtil}) in a {@code MultiLayerNetwork} and a {@code ComputationGraph},
  *       at initialization and after some SGD steps, with a NoOp updater and the layer's state parameters (running
  *       statistics and the like: parameters with {@code updaterDivideByMinibatch == false}, or those named) left out;</li>
- *   <li>JSON and {@code ModelSerializer} round trips of both network types: the configuration equal, parameters,
- *       updater state and outputs bit-identical;</li>
+ *   <li>JSON and {@code ModelSerializer} round trips of both network types: the configuration equal, parameters and
+ *       outputs bit-identical (and the {@code MultiLayerNetwork}'s updater state);</li>
  *   <li>float32 against float64: the layer alone, the same values, within {@link #float32Tolerance};</li>
  *   <li>bad input (a wrong rank, a wrong channel count) refused with an exception, the parameters unchanged bit for
  *       bit (with {@link #clearErrors()}, the message must also name the layer, what was expected and what came);</li>
@@ -60,7 +60,7 @@ import java.util.stream.Stream;
  * }
  * </pre>
  * Gradient checks need double precision: the kit sets ND4J's default data types to double while its tests run (and
- * restores them).
+ * restores them). User guide: {@code docs/check.md}.
  */
 public final class LayerCheck {
 

@@ -10,8 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The example of docs/check.md: the kit on a custom {@code SameDiffLayer}, with a reference written for it. In
- * DL4J 1.0.0-M2.1 a SameDiffLayer's backward returns twice the gradient (every parameter of the network, relative
- * error exactly 1/3), and the kit's gradient checks catch it while every other check passes.
+ * DL4J 1.0.0-M2.1 a SameDiffLayer's backward returns twice the gradient (its parameters' and its input's, so the
+ * layers before it get twice theirs too: relative error 1/3), and the kit's gradient checks catch it while every
+ * other check passes.
  */
 class ScaleShiftTest {
 
