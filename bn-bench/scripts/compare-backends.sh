@@ -5,7 +5,7 @@
 # The avx512 builds need a CPU with AVX-512; builds the CPU cannot run are reported and skipped.
 set -euo pipefail
 builds=${BUILDS:-"linux-x86_64 linux-x86_64-avx2 linux-x86_64-onednn linux-x86_64-onednn-avx2 linux-x86_64-avx512 linux-x86_64-onednn-avx512"}
-include=${INCLUDE:-'^(batchnorm|layernorm)\|(bn4j|dl4j)\||^train'}
+include=${INCLUDE:-'^(bn|ln)\|(bn4j|dl4j)\||^train'}
 out=bn-bench/target/backends.csv
 mkdir -p bn-bench/target
 echo "layer,shape,engine,pass,median_ms,build" > "$out"

@@ -4,11 +4,11 @@
 # percentile and the load average before each case.
 # Run from the repository root after `mvn -B -q install -DskipTests`:
 #   bash bn-bench/scripts/compare-paths.sh                       # the default cases
-#   BASE=64e36d6 REPS=2 bash bn-bench/scripts/compare-paths.sh 'batchnorm|bn4j|4096x1024'
+#   BASE=64e36d6 REPS=2 bash bn-bench/scripts/compare-paths.sh 'bn|bn4j|4096x1024'
 set -euo pipefail
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=('batchnorm|bn4j|256x1024' 'batchnorm|bn4j|4096x1024' 'batchnorm|bn4j|64x64x32x32'
-  'layernorm|bn4j|4096x1024' 'lpbatchnorm_p1|bn4j|256x1024' 'ghostbatchnorm_32|bn4j|4096x1024')
+[ ${#cases[@]} -gt 0 ] || cases=('bn|bn4j|256x1024' 'bn|bn4j|4096x1024' 'bn|bn4j|64x64x32x32'
+  'ln|bn4j|4096x1024' 'lp1|bn4j|256x1024' 'ghost|bn4j|4096x1024')
 root=$(pwd)
 repo=$(mvn -q help:evaluate -Dexpression=settings.localRepository -DforceStdout 2>/dev/null || echo "$HOME/.m2/repository")
 if [ -n "${BASE:-}" ]; then

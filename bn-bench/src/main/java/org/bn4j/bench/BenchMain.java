@@ -203,7 +203,7 @@ public final class BenchMain implements Callable<Integer> {
                 List<String> p = new ArrayList<>();
                 p.add(Passes.HEADER);
                 for (Case c : Cases.all()) {
-                    if (!c.engine().equals("bn4j") || !Passes.LAYERS.containsKey(c.layer()) || !inc.matcher(c.id()).find()) continue;
+                    if (!c.engine().equals("bn4j") || !Passes.planned(c.layer()) || !inc.matcher(c.id()).find()) continue;
                     double[] fb = Passes.of(c.layer(), c.shape());
                     p.add(String.format(Locale.ROOT, "%s,%s,%.1f,%.1f", c.layer(), c.shape(), fb[0], fb[1]));
                 }

@@ -1,12 +1,7 @@
 package org.bn4j.bench;
 
 import org.bn4j.exec.CompiledGraph;
-import org.bn4j.layers.BatchNorm;
-import org.bn4j.layers.GhostBatchNorm;
-import org.bn4j.layers.LayerNorm;
-import org.bn4j.layers.LpBatchNorm;
-import org.bn4j.layers.NoiseInjection;
-import org.bn4j.layers.NoisyBatchNorm;
+import org.bn4j.layers.Catalog;
 import org.bn4j.layers.weightnorm.WeightNormConv2D;
 import org.bn4j.layers.weightnorm.WeightNormDense;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
@@ -56,25 +51,29 @@ public final class Cases {
     static {
         // DL4J's built-in layers
         // (on NCW input through RnnToFeedForward/FeedForwardToRnn preprocessors: see Dl4jLayerKernel)
-        kernel("batchnorm", "dl4j", BN_SHAPES,
-                s -> new Dl4jLayerKernel(() -> new BatchNormalization.Builder().build(), s, true));
-        kernel("layernorm", "dl4j", LN_SHAPES, Nd4jLayerNormKernel::new);
+        kernel("bn", "dl4j", BN_SHAPES, s -> new Dl4jLayerKernel(() -> new BatchNormalization.Builder().build(), s, true));
+        kernel("ln", "dl4j", LN_SHAPES, Nd4jLayerNormKernel::new);
 
         // PyTorch through DJL
-        kernel("batchnorm", "pytorch", BN_SHAPES, s -> new TorchKernel(TorchKernel.Op.BATCH_NORM, s));
-        kernel("layernorm", "pytorch", LN_SHAPES, s -> new TorchKernel(TorchKernel.Op.LAYER_NORM, s));
+        kernel("bn", "pytorch", BN_SHAPES, s -> new TorchKernel(TorchKernel.Op.BATCH_NORM, s));
+        kernel("ln", "pytorch", LN_SHAPES, s -> new TorchKernel(TorchKernel.Op.LAYER_NORM, s));
 
-        // bn4j layers (one line each), through the fused executor (the bench JVMs run with -Dbn4j.exec=fused)
-        layer("batchnorm", "bn4j", BN_SHAPES, () -> new BatchNorm.Builder().build());
+        // bn4j's layers by their name in the library's Catalog, through the fused executor (the bench JVMs run with
+        // -Dbn4j.exec=fused)
+        catalog("bn", BN_SHAPES);
         // the same layers through the unfused executor, the path without the Vector API
-        kernel("batchnorm", UNFUSED, BN_SHAPES, s -> unfused(new Dl4jLayerKernel(() -> new BatchNorm.Builder().build(), s)));
-        kernel("layernorm", UNFUSED, LN_SHAPES, s -> unfused(new Dl4jLayerKernel(() -> new LayerNorm.Builder().build(), s)));
-        layer("lpbatchnorm_p1", "bn4j", BN_SHAPES, () -> new LpBatchNorm.Builder().p(1).build());
-        layer("lpbatchnorm_top1", "bn4j", BN_SHAPES, () -> new LpBatchNorm.Builder().topK(1).build());
-        layer("ghostbatchnorm_32", "bn4j", GHOST_SHAPES, () -> new GhostBatchNorm.Builder().virtualBatchSize(32).build());
-        layer("noisybatchnorm", "bn4j", BN_SHAPES, () -> new NoisyBatchNorm.Builder().build());
-        layer("noiseinjection", "bn4j", BN_SHAPES, () -> new NoiseInjection.Builder().build());
-        layer("layernorm", "bn4j", LN_SHAPES, () -> new LayerNorm.Builder().build());
+        kernel("bn", UNFUSED, BN_SHAPES, s -> unfused(new Dl4jLayerKernel(() -> Catalog.get("bn").create(), s)));
+        kernel("ln", UNFUSED, LN_SHAPES, s -> unfused(new Dl4jLayerKernel(() -> Catalog.get("ln").create(), s)));
+        catalog("lp1", BN_SHAPES);
+        catalog("lpinf", BN_SHAPES);
+        catalog("ghost", GHOST_SHAPES);
+        catalog("noisy", BN_SHAPES);
+        catalog("noise", BN_SHAPES);
+        catalog("renorm", List.of("4096x1024", "32x128x28x28"));
+        catalog("ln", LN_SHAPES);
+        catalog("gn", List.of("64x64x32x32", "32x128x28x28"));
+        catalog("in", List.of("64x64x32x32"));
+        catalog("rms", LN_SHAPES);
 
         // weight norm beside the plain DL4J layer it replaces (dense 1024 -> 1024; conv 3x3, 128 -> 128, Same)
         layer("weightnorm_dense", "bn4j", WN_DENSE_SHAPES,
@@ -89,7 +88,7 @@ public final class Cases {
         // training-throughput networks: the normalization layer used in the MLP (null = none)
         net("none", null);
         net("dl4j", () -> new BatchNormalization.Builder().build());
-        net("bn4j", () -> new BatchNorm.Builder().build());
+        net("bn4j", () -> Catalog.get("bn").create());
     }
 
     private Cases() {
@@ -124,6 +123,12 @@ public final class Cases {
                 k.close();
             }
         };
+    }
+
+    /** Adds the bn4j layer of this {@link Catalog} entry, engine "bn4j", for the given shapes. */
+    static void catalog(String name, List<String> shapes) {
+        Catalog.Entry e = Catalog.get(name);
+        layer(e.name(), "bn4j", shapes, e::create);
     }
 
     /** Adds a DL4J-API layer (DL4J's or bn4j's) for the given shapes. */

@@ -4,10 +4,7 @@ import org.bn4j.exec.CompiledGraph;
 import org.bn4j.core.Layout;
 import org.bn4j.core.NormCore;
 import org.bn4j.layers.AbstractNormLayer;
-import org.bn4j.layers.BatchNorm;
-import org.bn4j.layers.GhostBatchNorm;
-import org.bn4j.layers.LayerNorm;
-import org.bn4j.layers.LpBatchNorm;
+import org.bn4j.layers.Catalog;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -27,8 +24,8 @@ import java.util.Map;
  * <pre>
  *   CoreProfile [ROUNDS] [[LAYER:]SHAPE...]   per-op profile of the forward and backward graphs (float32)
  * </pre>
- * LAYER is {@code bn} (default), {@code lp1} (ℓ1 batch norm), {@code top1} (ℓ∞), {@code ghost} (ghost batches of
- * 32) or {@code ln} (layer norm), e.g. {@code CoreProfile 15 top1:4096x1024}.
+ * LAYER is a name of the library's {@link Catalog} ({@code bn}, the default, {@code lp1}, {@code lpinf}, {@code ghost},
+ * {@code ln}, {@code gn}, {@code rms}, ...), e.g. {@code CoreProfile 15 lpinf:4096x1024}.
  * {@link LayerTiming} times whole layers.
  * Threads come from the environment (OMP_NUM_THREADS for ND4J, -Dai.djl.pytorch.num_threads for PyTorch); run it
  * the way the bench runs (see bn-bench/pom.xml) and state them.
@@ -67,14 +64,7 @@ public final class CoreProfile {
     }
 
     static AbstractNormLayer layer(String name) {
-        return switch (name) {
-            case "bn" -> new BatchNorm.Builder().build();
-            case "lp1" -> new LpBatchNorm.Builder().p(1).build();
-            case "top1" -> new LpBatchNorm.Builder().topK(1).build();
-            case "ghost" -> new GhostBatchNorm.Builder().virtualBatchSize(32).build();
-            case "ln" -> new LayerNorm.Builder().build();
-            default -> throw new IllegalArgumentException("unknown layer " + name + " (bn, lp1, top1, ghost, ln)");
-        };
+        return Catalog.get(name).create();
     }
 
     static void ops(String name, Shape shape, int rounds) {

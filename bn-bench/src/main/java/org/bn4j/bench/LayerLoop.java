@@ -8,7 +8,7 @@ import java.util.Locale;
  * see docs/performance-profile.md), and prints the median and spread of its calls.
  *
  * <pre>
- *   LayerLoop CASE [SECONDS [fwd|fwdbwd]]        CASE as in the bench, e.g. "lpbatchnorm_p1|bn4j|256x1024"
+ *   LayerLoop CASE [SECONDS [fwd|fwdbwd]]        CASE as in the bench, e.g. "lp1|bn4j|256x1024"
  * </pre>
  * The first 1,000 calls (or 5 s) are warm-up; an agent started with the JVM sees them too, so profile with an
  * interval and a duration that make them small, or start the agent after a delay.

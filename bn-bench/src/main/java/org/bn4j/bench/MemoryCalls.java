@@ -8,7 +8,7 @@ import java.util.Locale;
  * behind (buffers kept, workspaces sized, allocator arenas grown) shows apart from what every call needs.
  *
  * <pre>
- *   MemoryCalls CASE [fwd|fwdbwd [CALLS]]        CASE as in the bench, e.g. "batchnorm|bn4j|4096x1024"
+ *   MemoryCalls CASE [fwd|fwdbwd [CALLS]]        CASE as in the bench, e.g. "bn|bn4j|4096x1024"
  * </pre>
  */
 public final class MemoryCalls {

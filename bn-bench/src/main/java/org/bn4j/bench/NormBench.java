@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
 public class NormBench {
 
     /** {@code layer|engine|shape}, see {@link Cases}; BenchMain passes the full list. */
-    @Param({"batchnorm|dl4j|256x1024", "batchnorm|pytorch|256x1024"})
+    @Param({"bn|dl4j|256x1024", "bn|pytorch|256x1024"})
     public String id;
 
     private Kernel kernel;

@@ -4,20 +4,13 @@ import org.bn4j.core.Layout;
 import org.bn4j.core.NormCore;
 import org.bn4j.exec.CompiledGraph;
 import org.bn4j.layers.AbstractNormLayer;
-import org.bn4j.layers.BatchNorm;
-import org.bn4j.layers.GhostBatchNorm;
-import org.bn4j.layers.LayerNorm;
-import org.bn4j.layers.LpBatchNorm;
-import org.bn4j.layers.NoiseInjection;
-import org.bn4j.layers.NoisyBatchNorm;
+import org.bn4j.layers.Catalog;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * Memory traffic of the fused plans: full-size passes of a layer's training forward and backward graphs at a bench
@@ -27,17 +20,9 @@ import java.util.function.Supplier;
 final class Passes {
     static final String HEADER = "layer,shape,fwd_passes,bwd_passes";
 
-    /** The bench's activation-normalizing layers by their name in {@link Cases}. */
-    static final Map<String, Supplier<AbstractNormLayer>> LAYERS = new LinkedHashMap<>();
-
-    static {
-        LAYERS.put("batchnorm", () -> new BatchNorm.Builder().build());
-        LAYERS.put("layernorm", () -> new LayerNorm.Builder().build());
-        LAYERS.put("lpbatchnorm_p1", () -> new LpBatchNorm.Builder().p(1).build());
-        LAYERS.put("lpbatchnorm_top1", () -> new LpBatchNorm.Builder().topK(1).build());
-        LAYERS.put("ghostbatchnorm_32", () -> new GhostBatchNorm.Builder().virtualBatchSize(32).build());
-        LAYERS.put("noisybatchnorm", () -> new NoisyBatchNorm.Builder().build());
-        LAYERS.put("noiseinjection", () -> new NoiseInjection.Builder().build());
+    /** Whether a bench layer name is an activation-normalizing layer of the {@link Catalog} (weight norm is not). */
+    static boolean planned(String layer) {
+        return Catalog.names().contains(layer);
     }
 
     private Passes() {
@@ -45,7 +30,7 @@ final class Passes {
 
     /** {forward, backward} full-size passes of the layer's fused plans at the shape. */
     static double[] of(String layer, Shape shape) {
-        AbstractNormLayer conf = LAYERS.get(layer).get();
+        AbstractNormLayer conf = Catalog.get(layer).create();
         long[] view = CoreProfile.view(shape);
         long[] seg = conf.segments(view[0])[0];
         view[0] = seg[1] - seg[0];

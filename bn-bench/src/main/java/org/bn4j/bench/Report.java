@@ -240,8 +240,8 @@ public final class Report {
                 if (torch != null) {
                     double limit = Shape.parse(shape).elements() >= 1 << 20 ? 1.0 : 1.5;
                     out.add(row(layer, shape, "× PyTorch (time)", ours / torch, limit, true));
-                } else if (!layer.equals("batchnorm")) {
-                    Double bn = t.get("batchnorm|bn4j|" + shape);
+                } else if (!layer.equals("bn")) {
+                    Double bn = t.get("bn|bn4j|" + shape);
                     double limit = layer.startsWith("nois") ? 2.0 : 1.3;
                     if (bn != null) out.add(row(layer, shape, "× bn4j's batch norm (time)", ours / bn, limit, true));
                 }
