@@ -42,6 +42,11 @@ public final class WeightNormCore {
 
     /** The training/inference forward and the backward graph of one layer on one input shape. */
     public record Graphs(CompiledGraph forward, CompiledGraph backward) {
+        /** Releases both graphs' intermediate buffers; they must not run afterwards. */
+        public void close() {
+            forward.close();
+            backward.close();
+        }
     }
 
     /**

@@ -68,6 +68,11 @@ public final class CompiledGraph {
         this.threads = threads;
     }
 
+    /** Releases the intermediate buffers of this graph's scratch (shared with other graphs too); it must not run afterwards. */
+    public void close() {
+        scratch.close();
+    }
+
     /** A graph with its own intermediate buffers. */
     public static CompiledGraph of(SameDiff sd, List<String> inputs, List<String> outputs) {
         return new CompiledGraph(sd, inputs, outputs, new Scratch());

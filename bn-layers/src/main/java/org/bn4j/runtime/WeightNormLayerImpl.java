@@ -37,7 +37,9 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
     private final Map<List<Long>, Graphs> graphs = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<List<Long>, Graphs> eldest) {
-            return size() > GRAPH_CACHE_SIZE;
+            if (size() <= GRAPH_CACHE_SIZE) return false;
+            eldest.getValue().close();
+            return true;
         }
     };
 
@@ -163,8 +165,10 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
     private Graphs graphs(long[] xShape, long[] zShape) {
         List<Long> key = Arrays.stream(xShape).boxed().toList();
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            return graphs.computeIfAbsent(key, k -> WeightNormCore.build(layerConf().linearOp(), xShape, zShape,
-                    layerConf().hasBias(), dataType));
+            synchronized (graphs) {
+                return graphs.computeIfAbsent(key, k -> WeightNormCore.build(layerConf().linearOp(), xShape, zShape,
+                        layerConf().hasBias(), dataType));
+            }
         }
     }
 

@@ -3,6 +3,7 @@ package org.bn4j.dropin;
 import org.bn4j.check.Exact;
 import org.bn4j.core.Statistic;
 import org.bn4j.layers.BatchNorm;
+import org.bn4j.layers.weightnorm.WeightNormDense;
 import org.bn4j.layers.GhostBatchNorm;
 import org.bn4j.layers.LayerNorm;
 import org.bn4j.layers.LpBatchNorm;
@@ -178,19 +179,23 @@ class GuaranteesTest {
         }
     }
 
-    @Test
-    void outputFromEightThreadsIsTheSingleThreadResult() throws Exception {
-        MultiLayerNetwork net = dense(() -> new BatchNorm.Builder().build(), DataType.FLOAT);
+    /** One network's {@code output} from 8 threads at once, on 8 batch sizes (so graphs are built concurrently too). */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"BatchNorm", "WeightNormDense"})
+    void outputFromEightThreadsIsTheSingleThreadResult(String layer) throws Exception {
+        MultiLayerNetwork net = dense(layer.equals("BatchNorm") ? () -> new BatchNorm.Builder().build()
+                : () -> new WeightNormDense.Builder().nOut(8).build(), DataType.FLOAT);
         for (int i = 0; i < 3; i++) net.fit(new DataSet(Nd4j.randn(DataType.FLOAT, 16, F), Nd4j.eye(2).repeat(0, 8).reshape(16, 2).castTo(DataType.FLOAT)));
         List<INDArray> xs = new ArrayList<>();
         for (int i = 0; i < 8; i++) xs.add(Nd4j.randn(DataType.FLOAT, 5 + i, F));
+        MultiLayerNetwork fresh = net.clone();
         List<INDArray> expected = new ArrayList<>();
         for (INDArray x : xs) expected.add(net.output(x));
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
             List<Future<INDArray>> got = new ArrayList<>();
-            for (int rep = 0; rep < 4; rep++) for (INDArray x : xs) got.add(pool.submit(() -> net.output(x)));
-            for (int i = 0; i < got.size(); i++) Exact.assertSame(expected.get(i % 8), got.get(i).get(), "output " + i);
+            for (int rep = 0; rep < 4; rep++) for (INDArray x : xs) got.add(pool.submit(() -> fresh.output(x)));
+            for (int i = 0; i < got.size(); i++) Exact.assertSame(expected.get(i % 8), got.get(i).get(), layer + ": output " + i);
         } finally {
             pool.shutdown();
         }
@@ -200,7 +205,8 @@ class GuaranteesTest {
     void clonesTrainingAtOnceGiveTheSequentialResults() throws Exception {
         List<Supplier<Layer>> layers = List.of(() -> new BatchNorm.Builder().build(),
                 () -> new NoisyBatchNorm.Builder().noise(NoiseConfig.santurkar().withSeed(4)).build(),
-                () -> new GhostBatchNorm.Builder().virtualBatchSize(4).statistic(Statistic.lp(1)).build());
+                () -> new GhostBatchNorm.Builder().virtualBatchSize(4).statistic(Statistic.lp(1)).build(),
+                () -> new WeightNormDense.Builder().nOut(8).build());
         for (Supplier<Layer> norm : layers) {
             MultiLayerNetwork base = dense(norm, DataType.DOUBLE);
             List<DataSet> data = new ArrayList<>();
