@@ -150,6 +150,24 @@ class GuaranteesTest {
         }
     }
 
+    /** The refusal names the feature whose statistics are not finite (here the input feature holding the NaN). */
+    @Test
+    void theRefusalNamesTheFeature() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(3).dataType(DataType.DOUBLE).list()
+                .layer(new BatchNorm.Builder().build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MSE).nOut(2).activation(Activation.IDENTITY).build())
+                .setInputType(InputType.feedForward(F)).build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        INDArray before = net.params().dup();
+        INDArray x = Nd4j.randn(DataType.DOUBLE, 8, F);
+        x.putScalar(5, 2, Double.NaN);
+        DL4JInvalidInputException e = assertThrows(DL4JInvalidInputException.class,
+                () -> net.fit(new DataSet(x, Nd4j.zeros(DataType.DOUBLE, 8, 2))));
+        assertTrue(e.getMessage().contains("for feature 2 of input shape [8, " + F + "]"), e.getMessage());
+        Exact.assertSame(before, net.params(), "parameters after the refused batch");
+    }
+
     /**
      * float16 networks, and bfloat16 input to a layer of a float32 network (DL4J has no bfloat16 networks): statistics
      * in float32, outputs in the input's type, close to float64.
