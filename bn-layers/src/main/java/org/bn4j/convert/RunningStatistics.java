@@ -95,7 +95,8 @@ public final class RunningStatistics {
         /** One line per layer: "recomputed bn1 from 12 statistics", "skipped bn2: ...". */
         @Override
         public String toString() {
-            StringBuilder s = new StringBuilder("recomputed " + recomputed.size() + " layers from " + batches
+            StringBuilder s = new StringBuilder("recomputed " + recomputed.size()
+                    + (recomputed.size() == 1 ? " layer" : " layers") + " from " + batches
                     + " batches (" + examples + " examples), skipped " + skipped.size());
             recomputed.forEach(r -> s.append("\n  recomputed ").append(r.layer()).append(" from ")
                     .append(r.statistics()).append(" statistics"));

@@ -17,6 +17,7 @@ import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
@@ -39,10 +40,15 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.bn4j.check.Exact.values;
@@ -490,5 +496,64 @@ class RecomputeRunningStatisticsTest {
         Exact.assertSame(frozen, net.getLayer(1).params(), "frozen statistics");
         assertTrue(it.hasNext(), "iterator reset");
         System.out.println(r);
+    }
+
+    // ------------------------------------------------------------------ the snippet of docs/migrating.md
+
+    /** The snippet of docs/migrating.md, "Recomputing running statistics", as a user would run it. */
+    @Test
+    void averagedWeightsThenRecompute() {
+        List<DataSet> batches = new ArrayList<>();
+        for (int i = 0; i < SIZES.length; i++) batches.add(CheckNets.dataSet(InputKind.FF, FF3, false, SIZES[i], 70 + i));
+        // snippet recompute
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().updater(new Adam(0.05)).list()
+                .layer(new DenseLayer.Builder().nOut(16).activation(Activation.IDENTITY).build())
+                .layer(new BatchNorm.Builder().name("bn").build())
+                .layer(new ActivationLayer(Activation.RELU))
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.feedForward(3)).build());
+        net.init();
+        DataSetIterator train = new ExistingDataSetIterator(batches);   // the training data, as for fit
+
+        net.fit(train);
+        INDArray early = net.params().dup();                 // the weights at one point of training
+        net.fit(train);                                      // ... more training
+        net.setParams(net.params().add(early).divi(2));      // their average (SWA): the running statistics no longer fit
+
+        RunningStatistics.Result r = RunningStatistics.recompute(net, train);   // one pass over the data, training mode
+        System.out.println(r);
+        // end snippet
+        assertEquals(List.of(new RunningStatistics.Result.Recomputed("bn", 3)), r.recomputed());
+        assertEquals(List.of(), r.skipped());
+        assertEquals(22, r.examples());
+        assertEquals("recomputed 1 layer from 3 batches (22 examples), skipped 0\n  recomputed bn from 3 statistics",
+                r.toString());
+    }
+
+    /** The page's block under the marker "RecomputeRunningStatisticsTest snippet NAME" is this class's snippet NAME. */
+    @Test
+    void docsShowTheSnippet() throws IOException {
+        String doc = Files.readString(Path.of("..", "docs", "migrating.md"));
+        String source = Files.readString(Path.of("src", "test", "java", "org", "bn4j",
+                "conversion", "RecomputeRunningStatisticsTest.java"));
+        Map<String, String> inDoc = blocks(doc, Pattern.compile(
+                "<!-- RecomputeRunningStatisticsTest snippet (\\w+) -->\\s*```java\\n(.*?)```", Pattern.DOTALL));
+        Map<String, String> inTest = blocks(source, Pattern.compile(
+                "// snippet (\\w+)\\n(.*?)\\s*// end snippet", Pattern.DOTALL));
+        assertEquals(inTest.keySet(), inDoc.keySet(), "snippets in the page and in the test");
+        inDoc.forEach((name, code) -> assertEquals(inTest.get(name), code, "snippet " + name));
+    }
+
+    private static Map<String, String> blocks(String text, Pattern p) {
+        Map<String, String> out = new LinkedHashMap<>();
+        Matcher m = p.matcher(text);
+        while (m.find()) {
+            List<String> lines = new ArrayList<>(m.group(2).stripTrailing().lines().toList());
+            int indent = lines.stream().filter(l -> !l.isBlank()).mapToInt(l -> l.length() - l.stripLeading().length())
+                    .min().orElse(0);
+            lines.replaceAll(l -> l.isBlank() ? "" : l.substring(indent));
+            out.put(m.group(1), String.join("\n", lines));
+        }
+        return out;
     }
 }
