@@ -106,7 +106,7 @@ class SharedTrainingTest {
                 + bn.getParam("var"));
         assertEquals(8, driver.batches());
         assertEquals(128, driver.examples());
-        assertEquals(List.of(new RunningStatistics.Result.Recomputed("1", 8)), driver.recomputed());
+        assertEquals(List.of(new RunningStatistics.Result.Recomputed("layer1", 8)), driver.recomputed());
         assertEquals(net.params(), single.params(), "driver vs single machine");
         for (int i = 0; i < net.params().length(); i++) {
             assertEquals(Float.floatToIntBits(single.params().getFloat(i)), Float.floatToIntBits(net.params().getFloat(i)),
