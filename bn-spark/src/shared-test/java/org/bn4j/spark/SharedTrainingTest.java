@@ -107,7 +107,6 @@ class SharedTrainingTest {
         assertEquals(8, driver.batches());
         assertEquals(128, driver.examples());
         assertEquals(List.of(new RunningStatistics.Result.Recomputed("layer1", 8)), driver.recomputed());
-        assertEquals(net.params(), single.params(), "driver vs single machine");
         for (int i = 0; i < net.params().length(); i++) {
             assertEquals(Float.floatToIntBits(single.params().getFloat(i)), Float.floatToIntBits(net.params().getFloat(i)),
                     "driver vs single machine, parameter " + i);
