@@ -21,6 +21,7 @@ import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
@@ -469,7 +470,10 @@ class RecomputeRunningStatisticsTest {
         Exact.assertSame(data.get(0).getFeatures(), it.next().getFeatures(), "first batch after the reset");
     }
 
-    /** DL4J's BatchNormalization and a frozen-statistics layer are reported and untouched; the iterator is reset. */
+    /**
+     * DL4J's BatchNormalization, a frozen-statistics layer and a layer inside DL4J's FrozenLayer (which runs it in
+     * inference mode) are reported and untouched; the iterator is reset.
+     */
     @Test
     void skippedLayersAreReportedAndUntouched() {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().dataType(DataType.DOUBLE).seed(3)
@@ -478,6 +482,7 @@ class RecomputeRunningStatisticsTest {
                 .layer(new BatchNorm.Builder().name("frozen").frozenStatistics(true).build())
                 .layer(new DenseLayer.Builder().name("dense").nOut(4).activation(Activation.IDENTITY).build())
                 .layer(new BatchNorm.Builder().name("bn").build())
+                .layer(new FrozenLayer(new BatchNorm.Builder().name("wrapped").build()))
                 .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(CheckNets.CLASSES)
                         .activation(Activation.SOFTMAX).build())
                 .setInputType(InputType.feedForward(3)).build();
@@ -487,13 +492,17 @@ class RecomputeRunningStatisticsTest {
         for (int i = 0; i < 2; i++) data.add(CheckNets.dataSet(InputKind.FF, FF3, false, 8, 60 + i));
         net.fit(new ExistingDataSetIterator(data));
         INDArray dl4j = net.getLayer(0).params().dup(), frozen = net.getLayer(1).params().dup();
+        INDArray wrapped = net.getLayer(4).params().dup();
         DataSetIterator it = new ExistingDataSetIterator(data);
         RunningStatistics.Result r = RunningStatistics.recompute(net, it);
         assertEquals(List.of(new RunningStatistics.Result.Recomputed("bn", 2)), r.recomputed());
-        assertEquals(List.of("dl4j", "frozen"), r.skipped().stream().map(RunningStatistics.Result.Skipped::layer).toList());
+        assertEquals(List.of("dl4j", "frozen", "layer4"),   // DL4J names the wrapped layer as its wrapper
+                r.skipped().stream().map(RunningStatistics.Result.Skipped::layer).toList());
+        assertTrue(r.skipped().get(2).reason().startsWith("no batch statistics reached it"), r.toString());
         assertEquals(16, r.examples());
         Exact.assertSame(dl4j, net.getLayer(0).params(), "DL4J's BatchNormalization");
         Exact.assertSame(frozen, net.getLayer(1).params(), "frozen statistics");
+        Exact.assertSame(wrapped, net.getLayer(4).params(), "inside DL4J's FrozenLayer");
         assertTrue(it.hasNext(), "iterator reset");
         System.out.println(r);
     }
