@@ -96,6 +96,14 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
     private INDArray[] noiseBuffers;
     /** γ and β of a layer that holds them fixed, as arrays (by key). */
     private final Map<String, INDArray> fixed = new HashMap<>();
+    /** Running statistics being recomputed from data ({@link #startRecompute}), or null. */
+    private Recompute recompute;
+
+    /** The cumulative average of the batch statistics of the training forwards since {@link #startRecompute}. */
+    private static final class Recompute {
+        double[] mean, var;
+        long steps;
+    }
 
     public NormLayerImpl(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -133,6 +141,9 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(), input.shape(), 'c');
         INDArray y = out.dataType() == cdt ? out.reshape('c', iv.view()) : detached(cdt, iv.view());
         Forward f = forward(training, x, mask, iv, y);
+        if (recompute != null && f.training() && f.mode() == Mode.BATCH) {
+            recompute.steps = enter(cumulativeRule(), f.segments(), recompute.mean, recompute.var, recompute.steps);
+        }
         if (y.dataType() != out.dataType()) out.assign(y.reshape('c', out.shape()));
         IActivation act = c.activation();
         INDArray pre = null;
@@ -353,12 +364,30 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         NormSpec spec = c.normSpec();
         RunningStats rule = new RunningStats(c.getDecay(), c.isCumulative(), c.averagesGroups(), spec.center(),
                 spec.minCount());
-        INDArray meanParam = getParam(NormParamInitializer.MEAN), varParam = getParam(NormParamInitializer.VAR);
-        INDArray stepsParam = getParam(NormParamInitializer.STEPS);
         double[] runMean = p.mean() == null ? null : p.mean().clone();
         double[] runVar = p.var().clone();
-        long steps = p.steps();
-        for (Segment s : p.segments()) {
+        long steps = enter(rule, p.segments(), runMean, runVar, p.steps());
+        writeRunningStats(runMean, runVar, steps);
+    }
+
+    private void writeRunningStats(double[] runMean, double[] runVar, long steps) {
+        INDArray meanParam = getParam(NormParamInitializer.MEAN), varParam = getParam(NormParamInitializer.VAR);
+        INDArray stepsParam = getParam(NormParamInitializer.STEPS);
+        if (meanParam != null) meanParam.assign(Nd4j.createFromArray(runMean).reshape(meanParam.shape()));
+        varParam.assign(Nd4j.createFromArray(runVar).reshape(varParam.shape()));
+        if (stepsParam != null) stepsParam.assign(steps);
+    }
+
+    /** The layer's running rule with the cumulative average in place of its own (for {@link #startRecompute}). */
+    private RunningStats cumulativeRule() {
+        AbstractNormLayer c = layerConf();
+        NormSpec spec = c.normSpec();
+        return new RunningStats(c.getDecay(), true, c.averagesGroups(), spec.center(), spec.minCount());
+    }
+
+    /** Enters the batch statistics of a forward's segments into running statistics under a rule; returns the new count. */
+    private static long enter(RunningStats rule, List<Segment> segments, double[] runMean, double[] runVar, long steps) {
+        for (Segment s : segments) {
             INDArray v = s.state().get(V);
             INDArray cnt = s.state().get(COUNT);   // with a mask: Σ w per group, else every group has groupSize values
             double[] counts;
@@ -368,12 +397,49 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
             } else {
                 counts = doubles(cnt.broadcast(v.shape()));
             }
-            double[] mean = spec.center() ? doubles(s.state().get(MEAN)) : null;
+            double[] mean = rule.center() ? doubles(s.state().get(MEAN)) : null;
             steps = rule.update(runMean, runVar, steps, mean, doubles(v), counts);
         }
-        if (meanParam != null) meanParam.assign(Nd4j.createFromArray(runMean).reshape(meanParam.shape()));
-        varParam.assign(Nd4j.createFromArray(runVar).reshape(varParam.shape()));
-        if (stepsParam != null) stepsParam.assign(steps);
+        return steps;
+    }
+
+    /**
+     * Starts recomputing the running statistics from data ({@code org.bn4j.convert.RunningStatistics}): from now on
+     * every training forward that normalizes with batch statistics enters them into a cumulative average kept apart
+     * from the parameters, in the layer's own way (ghost batches in order, instance norm's samples averaged, Bessel's
+     * correction for centred statistics, groups with too few values left out). Nothing changes in the layer until
+     * {@link #finishRecompute}; its forwards use the running statistics it had.
+     *
+     * @throws IllegalStateException if the layer keeps no running statistics
+     */
+    public void startRecompute() {
+        AbstractNormLayer c = layerConf();
+        if (!c.hasRunningStats()) {
+            throw new IllegalStateException(c.describe() + " " + layerId() + ": keeps no running statistics to recompute");
+        }
+        Recompute r = new Recompute();
+        INDArray meanParam = getParam(NormParamInitializer.MEAN);
+        r.mean = meanParam == null ? null : meanParam.toDoubleVector();
+        r.var = getParam(NormParamInitializer.VAR).toDoubleVector();
+        recompute = r;
+    }
+
+    /**
+     * Ends the recomputation started by {@link #startRecompute}. With {@code write}, and if any statistics entered, the
+     * running statistics become their cumulative average, and a layer with {@code cumulativeAverage(true)} also takes
+     * their number as its step count; the step count of other layers (batch renormalization's schedule) is kept.
+     *
+     * @return the number of statistics that entered (0: nothing written)
+     */
+    public long finishRecompute(boolean write) {
+        Recompute r = recompute;
+        recompute = null;
+        if (r == null) return 0;
+        if (r.steps == 0 || !write) return r.steps;
+        INDArray stepsParam = getParam(NormParamInitializer.STEPS);
+        long steps = layerConf().isCumulative() || stepsParam == null ? r.steps : Math.round(stepsParam.getDouble(0));
+        writeRunningStats(r.mean, r.var, steps);
+        return r.steps;
     }
 
     /** Graph inputs: x, the mask, and γ, β (learned or fixed) shaped for the layout. */
