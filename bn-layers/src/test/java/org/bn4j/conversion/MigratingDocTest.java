@@ -1,5 +1,17 @@
 package org.bn4j.conversion;
 
+import org.bn4j.check.Exact;
+import org.bn4j.layers.AbstractNormLayer;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
+import org.deeplearning4j.nn.transferlearning.TransferLearning;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.bn4j.convert.FoldResult;
 import org.bn4j.convert.NormConverter;
 import org.bn4j.convert.NormFactory;
@@ -110,6 +122,63 @@ class MigratingDocTest {
         INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 32, 32);
         assertTrue(simpleFolded.output(x).equalsWithEps(simple.output(x), 1e-5));
         assertFalse(simpleFolded.output(x).isNaN().any());
+    }
+
+    @Test
+    void freezeAndFineTune() {
+        DataSet data = dataSet(64, 1), newData = dataSet(64, 2);
+        // snippet transfer
+        // data, newData: your DataSets (here 10 features, 3 classes)
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(1).updater(new Sgd(0.1)).list()
+                .layer(new DenseLayer.Builder().nOut(32).activation(Activation.IDENTITY).build())
+                .layer(new BatchNorm.Builder().build())
+                .layer(new DenseLayer.Builder().nOut(16).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.feedForward(10)).build();
+        MultiLayerNetwork trained = new MultiLayerNetwork(conf);
+        trained.init();
+        for (int i = 0; i < 5; i++) trained.fit(data);                 // ... trained as usual
+
+        // Feature extractor: DL4J freezes layers 0 and 1. The BatchNorm inside keeps γ, β and its running
+        // statistics, and normalizes with the running statistics.
+        MultiLayerNetwork head = new TransferLearning.Builder(trained)
+                .fineTuneConfiguration(new FineTuneConfiguration.Builder().updater(new Sgd(0.01)).build())
+                .setFeatureExtractor(1).build();
+        head.fit(newData);
+        // end snippet
+        Exact.assertSame(trained.getLayer(1).params(), head.getLayer(1).params(), "the frozen BatchNorm's γ, β and statistics");
+
+        // snippet finetune
+        // Fine-tuning everything but the statistics: each BatchNorm normalizes with its running statistics, keeps
+        // them, and back-propagates the gradient of exactly that function; γ, β and the other layers train.
+        MultiLayerNetwork fineTune = new NormConverter(NormSelector.ofType(BatchNorm.class),
+                NormFactory.bn4j(() -> new BatchNorm.Builder().frozenStatistics(true))).convert(trained);
+        fineTune.fit(newData);
+        // end snippet
+        Exact.assertSame(trained.getLayer(1).getParam("mean"), fineTune.getLayer(1).getParam("mean"), "running mean, carried and kept");
+        Exact.assertSame(trained.getLayer(1).getParam("var"), fineTune.getLayer(1).getParam("var"), "running variance, carried and kept");
+        assertFalse(Exact.same(trained.getLayer(1).getParam("gamma"), fineTune.getLayer(1).getParam("gamma")), "γ trained");
+
+        // snippet fixed
+        // DL4J's lockGammaBeta(true).gamma(2).beta(0.5): γ and β held, not parameters, not trained; serialized.
+        BatchNorm locked = new BatchNorm.Builder().fixedGamma(2).fixedBeta(0.5).build();
+        // A training batch too small for statistics (the last minibatch of 129 examples in batches of 128) is
+        // normalized with the running statistics and leaves them unchanged, as DL4J's and Keras's layers do.
+        // PyTorch's behaviour, an error, is an option:
+        BatchNorm strict = new BatchNorm.Builder().smallBatch(AbstractNormLayer.SmallBatch.ERROR).build();
+        // end snippet
+        MultiLayerNetwork lockedNet = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().list().layer(locked)
+                .setInputType(InputType.feedForward(10)).build());
+        lockedNet.init();
+        assertEquals(List.of("mean", "var"), List.copyOf(lockedNet.getLayer(0).paramTable().keySet()), "parameters of a fixed γ/β layer");
+        assertEquals(AbstractNormLayer.SmallBatch.ERROR, strict.getSmallBatch());
+    }
+
+    private static DataSet dataSet(int n, long seed) {
+        Nd4j.getRandom().setSeed(seed);
+        INDArray labels = Nd4j.zeros(DataType.FLOAT, n, 3);
+        for (int i = 0; i < n; i++) labels.putScalar(i, i % 3, 1);
+        return new DataSet(Nd4j.randn(DataType.FLOAT, n, 10), labels);
     }
 
     /** Every ```java block of docs/migrating.md under a "snippet NAME" marker is the snippet NAME of this class. */
