@@ -388,6 +388,32 @@ class GuaranteesTest {
         assertFalse(Exact.same(before, low.params()), type + ": the step trained");
     }
 
+    /**
+     * The data-dependent initialization of WeightNormDense in a float16 network (v scaled so that ‖v_j‖ ≈ 850, whose
+     * square overflows float16): on the first training forward its statistics are taken in float32, so the identity
+     * pre-activations of that batch ([256, 8]) have, per unit, mean 0 within 1e-2 and biased variance 1 within 1e-2
+     * (float16 keeps the output to 2^-11 of each value), and the initialization flag is set.
+     */
+    @Test
+    void weightNormDataInitInFloat16() {
+        MultiLayerNetwork net = dense(() -> new WeightNormDense.Builder().nOut(8).dataInit(true).activation(Activation.IDENTITY).build(),
+                DataType.HALF);
+        org.deeplearning4j.nn.api.Layer l = net.getLayer(1);
+        Nd4j.getRandom().setSeed(13);
+        INDArray v = l.getParam("v");
+        v.assign(Nd4j.randn(DataType.DOUBLE, v.shape()).muli(300));
+        INDArray h = Nd4j.randn(DataType.DOUBLE, 256, 8).muli(2).addi(1).castTo(DataType.HALF);
+        INDArray z = l.activate(h, true, LayerWorkspaceMgr.noWorkspaces()).castTo(DataType.DOUBLE);
+        assertEquals(DataType.HALF, l.activate(h, false, LayerWorkspaceMgr.noWorkspaces()).dataType(), "output type");
+        assertEquals(1.0, l.getParam("initDone").getDouble(0), 0.0, "initialization flag");
+        INDArray mean = z.mean(0), var = z.var(false, 0);
+        for (int j = 0; j < 8; j++) {
+            assertEquals(0.0, mean.getDouble(j), 1e-2, "mean of unit " + j + " after the initialization");
+            assertEquals(1.0, var.getDouble(j), 1e-2, "variance of unit " + j + " after the initialization");
+        }
+        assertTrue(finite(net.params()), "parameters finite");
+    }
+
     /** One network's {@code output} from 8 threads at once, on 8 batch sizes (so graphs are built concurrently too). */
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"BatchNorm", "WeightNormDense"})
