@@ -30,6 +30,11 @@ import static org.bn4j.runtime.WeightNormParamInitializer.INIT_DONE;
  * Runtime of the weight-normalized layers: checks the input, runs the core's SameDiff graphs (built once per input
  * shape and cached), applies the activation (DL4J's {@code IActivation}, outside the graph, as DL4J's own layers
  * do), and runs the data-dependent initialization once when configured.
+ *
+ * <p>Precision: the graphs compute in the network's type for float64 and float32 networks, and in float32 for float16
+ * and bfloat16 networks (v, g and b are cast to float32; ‖v‖² of a float16 v overflows once ‖v‖ > 256). The output
+ * and the input gradient come back in the input's floating-point type, the parameter gradients in the network's.
+ * Other network types are refused with an error naming the layer. User guide: {@code docs/guarantees.md}.
  */
 public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
     private static final int GRAPH_CACHE_SIZE = 32;
@@ -66,6 +71,21 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
         return layerConf().hasBias();
     }
 
+    /** The type the graphs compute in: the network's, float32 for float16 and bfloat16 networks. */
+    private DataType computeType() {
+        return switch (dataType) {
+            case DOUBLE, FLOAT -> dataType;
+            case HALF, BFLOAT16 -> DataType.FLOAT;
+            default -> throw new IllegalStateException(layerConf().describe() + " " + layerId()
+                    + ": expected a floating-point network (double, float, half or bfloat16), got " + dataType);
+        };
+    }
+
+    /** The type of the output and the input gradient: the input's if it is floating-point, else the network's. */
+    private DataType outputType() {
+        return input.dataType().isFPType() ? input.dataType() : dataType;
+    }
+
     /** True once the data-dependent initialization has run (always true without {@code dataInit}). */
     public boolean isInitialized() {
         INDArray flag = getParam(INIT_DONE);
@@ -77,7 +97,7 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
         assertInputSet(false);
         applyDropOutIfNecessary(training, workspaceMgr);
         AbstractWeightNormLayer c = layerConf();
-        INDArray x = input.castTo(dataType);
+        INDArray x = input.castTo(computeType());
         long[] zShape = c.outputShape(x, layerId());
         if (training && !isInitialized()) dataDependentInit(x, zShape);
         INDArray z = graphs(x.shape(), zShape).forward().run(inputs(x)).get(Z);
@@ -89,8 +109,17 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
     @Override
     public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
         INDArray z = preOutput(training, workspaceMgr);
-        // a copy of z where DL4J wants the activations (detached when scoped out), activated in place as DL4J does
-        INDArray a = layerConf().getActivationFn().getActivation(workspaceMgr.dup(ArrayType.ACTIVATIONS, z), training);
+        DataType out = outputType();
+        INDArray a;
+        if (out == z.dataType()) {
+            // a copy of z where DL4J wants the activations (detached when scoped out), activated in place as DL4J does
+            a = layerConf().getActivationFn().getActivation(workspaceMgr.dup(ArrayType.ACTIVATIONS, z), training);
+        } else {
+            // activated in the compute type, then rounded once to the input's type where DL4J wants the activations
+            INDArray act = layerConf().getActivationFn().getActivation(detachedDup(z), training);
+            a = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, out, z.shape(), 'c');
+            a.assign(act);
+        }
         if (maskArray != null) applyMask(a);
         return a;
     }
@@ -99,7 +128,8 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
         assertInputSet(true);
         AbstractWeightNormLayer c = layerConf();
-        INDArray x = input.castTo(dataType);
+        DataType cdt = computeType();
+        INDArray x = input.castTo(cdt);
         long[] zShape = c.outputShape(x, layerId());
         if (!Arrays.equals(epsilon.shape(), zShape)) {
             throw new DL4JInvalidInputException(c.describe() + " " + layerId() + ": expected an output gradient of shape "
@@ -107,7 +137,7 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
         }
         Graphs gr = graphs(x.shape(), zShape);
         INDArray z = forwardZ != null && forwardInput == input ? forwardZ : gr.forward().run(inputs(x)).get(Z);
-        INDArray dz = c.getActivationFn().backprop(z.dup(), epsilon.castTo(dataType)).getFirst();
+        INDArray dz = c.getActivationFn().backprop(z.dup(), epsilon.castTo(cdt)).getFirst();
         if (maskArray != null) applyMask(dz);
 
         Map<String, INDArray> in = inputs(x);
@@ -121,9 +151,18 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
         // always 0: DL4J's NoOp updater applies the raw gradient, so a zero gradient is what keeps the flag fixed
         if (c.isDataInit()) put(g, INIT_DONE, Nd4j.zeros(dataType, 1));
 
-        INDArray dx = backpropDropOutIfPresent(res.get(DX));
-        INDArray eps = workspaceMgr.isScopedOut(ArrayType.ACTIVATION_GRAD) ? dx
-                : workspaceMgr.dup(ArrayType.ACTIVATION_GRAD, dx);
+        INDArray dx = res.get(DX);
+        DataType out = outputType();
+        INDArray eps;
+        if (out == dx.dataType()) {
+            dx = backpropDropOutIfPresent(dx);
+            eps = workspaceMgr.isScopedOut(ArrayType.ACTIVATION_GRAD) ? dx : workspaceMgr.dup(ArrayType.ACTIVATION_GRAD, dx);
+        } else {
+            // rounded once to the input's type where DL4J wants the input gradient
+            eps = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, out, dx.shape(), 'c');
+            eps.assign(dx);
+            eps = backpropDropOutIfPresent(eps);
+        }
         return new Pair<>(g, eps);
     }
 
@@ -141,8 +180,8 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
         AbstractWeightNormLayer c = layerConf();
         Map<String, INDArray> in = new HashMap<>();
         in.put(X, x);
-        in.put(V, getParam(WeightNormParamInitializer.V));
-        Map<String, INDArray> stats = WeightNormCore.initStatistics(c.linearOp(), x.shape(), zShape, dataType).run(in);
+        in.put(V, getParam(WeightNormParamInitializer.V).castTo(computeType()));
+        Map<String, INDArray> stats = WeightNormCore.initStatistics(c.linearOp(), x.shape(), zShape, computeType()).run(in);
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             INDArray g = Transforms.pow(stats.get(T_VAR).add(AbstractWeightNormLayer.DATA_INIT_EPS), -0.5, false);
             getParam(WeightNormParamInitializer.G).assign(g.reshape(c.getNOut()));
@@ -155,10 +194,11 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
     private Map<String, INDArray> inputs(INDArray x) {
         LinearOp op = layerConf().linearOp();
         Map<String, INDArray> in = new HashMap<>();
+        DataType cdt = computeType();
         in.put(X, x);
-        in.put(V, getParam(WeightNormParamInitializer.V));
-        in.put(G, getParam(WeightNormParamInitializer.G).reshape(op.unitShape()));
-        if (layerConf().hasBias()) in.put(B, getParam(WeightNormParamInitializer.B).reshape(op.biasShape()));
+        in.put(V, getParam(WeightNormParamInitializer.V).castTo(cdt));
+        in.put(G, getParam(WeightNormParamInitializer.G).castTo(cdt).reshape(op.unitShape()));
+        if (layerConf().hasBias()) in.put(B, getParam(WeightNormParamInitializer.B).castTo(cdt).reshape(op.biasShape()));
         return in;
     }
 
@@ -167,8 +207,14 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             synchronized (graphs) {
                 return graphs.computeIfAbsent(key, k -> WeightNormCore.build(layerConf().linearOp(), xShape, zShape,
-                        layerConf().hasBias(), dataType));
+                        layerConf().hasBias(), computeType()));
             }
+        }
+    }
+
+    private static INDArray detachedDup(INDArray a) {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            return a.dup('c');
         }
     }
 

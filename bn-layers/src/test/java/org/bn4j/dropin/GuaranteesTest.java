@@ -1,7 +1,12 @@
 package org.bn4j.dropin;
 
+import org.bn4j.check.CheckNets;
 import org.bn4j.check.Exact;
+import org.bn4j.check.InputKind;
+import org.bn4j.check.Reference;
+import org.bn4j.check.Size;
 import org.bn4j.core.Statistic;
+import org.bn4j.layers.AbstractNormLayer;
 import org.bn4j.layers.BatchNorm;
 import org.bn4j.layers.weightnorm.WeightNormDense;
 import org.bn4j.layers.GhostBatchNorm;
@@ -9,6 +14,8 @@ import org.bn4j.layers.LayerNorm;
 import org.bn4j.layers.LpBatchNorm;
 import org.bn4j.layers.NoiseConfig;
 import org.bn4j.layers.NoisyBatchNorm;
+import org.bn4j.reference.Ref;
+import org.bn4j.reference.RefModel;
 import org.deeplearning4j.exception.DL4JInvalidInputException;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -20,10 +27,13 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -33,7 +43,9 @@ import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -111,23 +123,155 @@ class GuaranteesTest {
         }
     }
 
+    /**
+     * ℓp (p ∈ {1, 1.5, 3, 4, 8}) and top-k (k = min(p, 3), so top-1 and top-3) on a batch whose feature 0 is exactly
+     * constant (a dead unit, a zero-initialized channel). There u = 0 and v = 0, so d = sqrt(ε), x̂ = 0 and y = β
+     * exactly. v changes only to second order when one value moves (v ∝ |δ|² for every statistic), so the input
+     * gradient is batch norm's with d = sqrt(ε) and no term through v: dx_i = γ/sqrt(ε) · (dy_i − mean(dy)), not 0;
+     * dγ = Σ dy·x̂ = 0 and dβ = Σ dy. The optimizer step moves the running mean toward the constant and the running
+     * variance toward 0 (its unbiased batch value is 0). Every feature is also compared with the plain reference
+     * ({@link RefModel}), within 1e-12 relative (float64). Then a network whose dense layer has a dead unit trains one
+     * step: gradients and parameters finite, the running statistics of the dead feature by the same rule.
+     */
     @ParameterizedTest(name = "constant feature, p = {0}")
     @ValueSource(doubles = {1, 1.5, 3, 4, 8})
-    void lpAndTopKAreFiniteOnAConstantFeature(double p) {
-        for (Supplier<Layer> norm : List.<Supplier<Layer>>of(() -> new LpBatchNorm.Builder().p(p).build(),
-                () -> new LpBatchNorm.Builder().topK((int) Math.min(p, 3)).build())) {
-            MultiLayerNetwork net = dense(norm, DataType.DOUBLE);
-            // the dense layer's first unit sees only zeros: a dead unit, its normalized input constant
-            net.getLayer(0).getParam("W").getColumn(0).assign(0);
-            net.getLayer(0).getParam("b").putScalar(0, 0.0);
-            Nd4j.getRandom().setSeed(5);
-            DataSet ds = new DataSet(Nd4j.randn(DataType.DOUBLE, 16, F), Nd4j.eye(2).repeat(0, 8).reshape(16, 2));
-            net.setInput(ds.getFeatures());
-            net.setLabels(ds.getLabels());
-            net.computeGradientAndScore();
-            assertTrue(finite(net.gradient().gradient()), "p = " + p + ": gradients on a constant feature");
-            net.fit(ds);
-            assertTrue(finite(net.params()), "p = " + p + ": parameters after a step");
+    void lpAndTopKAreCorrectOnAConstantFeature(double p) {
+        int k = (int) Math.min(p, 3);
+        for (Supplier<AbstractNormLayer> norm : List.<Supplier<AbstractNormLayer>>of(() -> new LpBatchNorm.Builder().p(p).build(),
+                () -> new LpBatchNorm.Builder().topK(k).build())) {
+            String name = norm.get().getStatistic().toString();
+            constantFeatureAgainstReferenceAndClosedForm(norm, name);
+            constantFeatureInANetwork(norm, name);
+        }
+    }
+
+    private static void constantFeatureAgainstReferenceAndClosedForm(Supplier<AbstractNormLayer> norm, String name) {
+        final int n = 16;
+        final double constant = 0.75;   // a dyadic value: its sum over the batch and the mean are exact
+        MultiLayerNetwork net = CheckNets.alone(norm, InputKind.FF, new Size(1, F, 1), DataType.DOUBLE);
+        org.deeplearning4j.nn.api.Layer l = net.getLayer(0);
+        AbstractNormLayer conf = (AbstractNormLayer) l.conf().getLayer();
+        LayerWorkspaceMgr ws = LayerWorkspaceMgr.noWorkspaces();
+        Nd4j.getRandom().setSeed(7);
+        l.getParam("gamma").assign(Nd4j.rand(DataType.DOUBLE, 1, F).addi(0.5).reshape(l.getParam("gamma").shape()));
+        l.getParam("beta").assign(Nd4j.rand(DataType.DOUBLE, 1, F).subi(0.5).reshape(l.getParam("beta").shape()));
+        l.getParam("mean").assign(Nd4j.rand(DataType.DOUBLE, 1, F).subi(0.5).reshape(l.getParam("mean").shape()));
+        l.getParam("var").assign(Nd4j.rand(DataType.DOUBLE, 1, F).addi(0.5).reshape(l.getParam("var").shape()));
+        INDArray x = Nd4j.randn(DataType.DOUBLE, n, F);
+        x.getColumn(0).assign(constant);
+        INDArray dy = Nd4j.randn(DataType.DOUBLE, n, F);
+        Map<String, double[]> params = new LinkedHashMap<>();
+        l.paramTable().forEach((key, v) -> params.put(key, Exact.values(v)));
+        RefModel model = new RefModel(conf, RefModel.Axes.BATCH, 0);
+        Reference.Input in = new Reference.Input(InputKind.FF, Exact.values(x), x.shape(), null, params, true,
+                Exact.values(dy), l);
+        Reference.Expected e = model.compute(in);
+
+        l.setInput(x, ws);
+        INDArray y = l.activate(true, ws).dup();
+        Pair<Gradient, INDArray> g = l.backpropGradient(dy, ws);
+        double[] dx = Exact.values(g.getSecond());
+        double[] dGamma = Exact.values(g.getFirst().getGradientFor("gamma")), dBeta = Exact.values(g.getFirst().getGradientFor("beta"));
+        Exact.assertClose(e.y(), Exact.values(y), 1e-12, name + ": output against the reference");
+        Exact.assertClose(e.dx(), dx, 1e-12, name + ": input gradient against the reference");
+        Exact.assertClose(e.paramGradients().get("gamma"), dGamma, 1e-12, name + ": gradient of gamma against the reference");
+        Exact.assertClose(e.paramGradients().get("beta"), dBeta, 1e-12, name + ": gradient of beta against the reference");
+
+        // the closed form on the constant feature
+        double gamma0 = params.get("gamma")[0], beta0 = params.get("beta")[0], meanDy = 0, sumDy = 0;
+        for (int i = 0; i < n; i++) sumDy += dy.getDouble(i, 0);
+        meanDy = sumDy / n;
+        double[] dx0 = new double[n], dx0Expected = new double[n];
+        for (int i = 0; i < n; i++) {
+            assertEquals(beta0, y.getDouble(i, 0), 0.0, name + ": y = beta exactly on the constant feature, sample " + i);
+            dx0[i] = dx[i * F];
+            dx0Expected[i] = gamma0 / Math.sqrt(conf.getEps()) * (dy.getDouble(i, 0) - meanDy);
+        }
+        Exact.assertClose(dx0Expected, dx0, 1e-12, name + ": dx = gamma/sqrt(eps) (dy - mean dy) on the constant feature");
+        assertEquals(0.0, dGamma[0], 0.0, name + ": dgamma = 0 on the constant feature");
+        assertEquals(sumDy, dBeta[0], 1e-12 * Math.abs(sumDy), name + ": dbeta = sum dy on the constant feature");
+
+        // the optimizer step applies the batch statistics
+        double[] mean = params.get("mean").clone(), var = params.get("var").clone();
+        List<Ref.Fwd> stats = model.batchStatistics(in);
+        RefModel.updateRunning(conf, model.minCount(), mean, var, 0, stats);
+        l.applyConstraints(0, 0);
+        Exact.assertClose(mean, Exact.values(l.getParam("mean")), 1e-12, name + ": running mean against the reference");
+        Exact.assertClose(var, Exact.values(l.getParam("var")), 1e-12, name + ": running variance against the reference");
+        double d = conf.getDecay();
+        assertEquals(d * params.get("mean")[0] + (1 - d) * constant, l.getParam("mean").getDouble(0), 1e-15,
+                name + ": running mean of the constant feature moves toward the constant");
+        assertEquals(d * params.get("var")[0], l.getParam("var").getDouble(0), 1e-15,
+                name + ": running variance of the constant feature moves toward 0");
+    }
+
+    private static void constantFeatureInANetwork(Supplier<AbstractNormLayer> norm, String name) {
+        MultiLayerNetwork net = dense(norm::get, DataType.DOUBLE);
+        // the dense layer's first unit sees only zeros: a dead unit, its normalized input constant
+        net.getLayer(0).getParam("W").getColumn(0).assign(0);
+        net.getLayer(0).getParam("b").putScalar(0, 0.0);
+        Nd4j.getRandom().setSeed(5);
+        DataSet ds = new DataSet(Nd4j.randn(DataType.DOUBLE, 16, F), Nd4j.eye(2).repeat(0, 8).reshape(16, 2));
+        net.setInput(ds.getFeatures());
+        net.setLabels(ds.getLabels());
+        net.computeGradientAndScore();
+        assertTrue(finite(net.gradient().gradient()), name + ": gradients on a constant feature");
+        double d = ((AbstractNormLayer) net.getLayer(1).conf().getLayer()).getDecay();
+        double mean0 = net.getLayer(1).getParam("mean").getDouble(0), var0 = net.getLayer(1).getParam("var").getDouble(0);
+        net.fit(ds);
+        assertTrue(finite(net.params()), name + ": parameters after a step");
+        assertEquals(d * mean0, net.getLayer(1).getParam("mean").getDouble(0), 1e-15, name + ": running mean of the dead unit");
+        assertEquals(d * var0, net.getLayer(1).getParam("var").getDouble(0), 1e-15, name + ": running variance of the dead unit");
+    }
+
+    /**
+     * smallBatch(ERROR) with a mask: a training batch in which some statistics group has fewer unmasked values than the
+     * statistic needs (every step masked: 0; one sample and one step: 1; for top-3 also two values) is refused with a
+     * DL4JInvalidInputException naming the layer, the number needed and the group size that came; every parameter,
+     * the running statistics included, is bit-identical afterwards. A mask that leaves enough values trains.
+     */
+    @Test
+    void smallBatchErrorRefusesMaskedGroupsWithNothingChanged() {
+        AbstractNormLayer.SmallBatch error = AbstractNormLayer.SmallBatch.ERROR;
+        List<Supplier<Layer>> layers = List.of(() -> new BatchNorm.Builder().smallBatch(error).build(),
+                () -> new LpBatchNorm.Builder().p(3).smallBatch(error).build(),
+                () -> new LpBatchNorm.Builder().topK(3).smallBatch(error).build(),
+                () -> new GhostBatchNorm.Builder().virtualBatchSize(2).smallBatch(error).build());
+        for (Supplier<Layer> norm : layers) {
+            AbstractNormLayer conf = (AbstractNormLayer) norm.get();
+            String name = conf.getClass().getSimpleName() + " " + conf.getStatistic();
+            int needed = conf.getStatistic().minCount();
+            MultiLayerNetwork net = rnn(norm, DataType.DOUBLE);
+            net.fit(sequences(4, null, 1));
+            INDArray before = net.params().dup();
+            INDArray none = Nd4j.zeros(DataType.DOUBLE, 4, T), one = none.dup(), two = none.dup();
+            one.putScalar(0, 0, 1);
+            two.putScalar(0, 0, 1);
+            two.putScalar(1, 0, 1);
+            List<INDArray> refused = new ArrayList<>(List.of(none, one));
+            if (needed > 2) refused.add(two);
+            for (INDArray mask : refused) {
+                long valid = mask.sumNumber().longValue();
+                // ghost batches of 2 are statistics groups of one forward: samples 2 and 3 hold no valid value
+                long group = conf.getVirtualBatchSize() == 2 ? 0 : valid;
+                DL4JInvalidInputException ex = assertThrows(DL4JInvalidInputException.class, () -> net.fit(sequences(4, mask, 2)),
+                        name + ": a masked batch of " + valid + " valid values");
+                String msg = ex.getMessage();
+                assertTrue(msg.contains(conf.getClass().getSimpleName()) && msg.contains("layer1")
+                        && msg.contains("at least " + needed + " unmasked values per statistics group")
+                        && msg.contains("got a group of " + group), name + ": " + msg);
+                Exact.assertSame(before, net.params(), name + ": parameters after a refused batch of " + valid + " valid values");
+            }
+            // enough values in every group: sample 0 at every step, sample 2 at steps 0 and 1 (each ghost batch 4 or more)
+            INDArray enough = Nd4j.zeros(DataType.DOUBLE, 4, T);
+            for (int t = 0; t < T; t++) enough.putScalar(0, t, 1);
+            enough.putScalar(2, 0, 1);
+            enough.putScalar(2, 1, 1);
+            enough.putScalar(3, 0, 1);
+            enough.putScalar(3, 1, 1);
+            net.fit(sequences(4, enough, 3));
+            assertFalse(Exact.same(before.dup(), net.params()), name + ": a batch with enough values trains");
+            assertTrue(finite(net.params()), name + ": parameters finite");
         }
     }
 
@@ -195,6 +339,79 @@ class GuaranteesTest {
             low.fit(new DataSet(x.castTo(net), Nd4j.eye(2).repeat(0, 2048).reshape(4096, 2).castTo(net)));
             assertTrue(finite(low.params()), what + ": parameters after a step");
         }
+    }
+
+    /**
+     * WeightNormDense in a float16 network, and bfloat16 input to one in a float32 network (DL4J has no bfloat16
+     * networks): computed in float32, the output and the input gradient in the input's type. v is scaled so that
+     * ‖v_j‖ ≈ 850, whose square overflows float16 (largest finite value 65504), as a direction that grew in training
+     * does. Against a float64 network with the same parameters and input ([64, 8], tanh): the training output, the input
+     * gradient and the gradients of v, g and b within 1e-3 relative (float16 rounds each result once, by at most
+     * 2^-11) or 8e-3 (bfloat16: 2^-8). One fit leaves every parameter finite.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"HALF", "BFLOAT16"})
+    void weightNormComputesInFloat32(String type) {
+        DataType dt = DataType.valueOf(type);
+        DataType netType = dt == DataType.BFLOAT16 ? DataType.FLOAT : dt;
+        double tol = dt == DataType.HALF ? 1e-3 : 8e-3;
+        Supplier<Layer> wn = () -> new WeightNormDense.Builder().nOut(8).activation(Activation.TANH).build();
+        MultiLayerNetwork low = dense(wn, netType), ref = dense(wn, DataType.DOUBLE);
+        low.initGradientsView();
+        ref.initGradientsView();
+        org.deeplearning4j.nn.api.Layer l = low.getLayer(1), r = ref.getLayer(1);
+        Nd4j.getRandom().setSeed(11);
+        INDArray v = l.getParam("v"), g = l.getParam("g"), b = l.getParam("b");
+        v.assign(Nd4j.randn(DataType.DOUBLE, v.shape()).muli(300));
+        g.assign(Nd4j.rand(DataType.DOUBLE, g.shape()).addi(0.5));
+        b.assign(Nd4j.rand(DataType.DOUBLE, b.shape()).subi(0.5));
+        ref.setParams(low.params().castTo(DataType.DOUBLE));
+        INDArray h = Nd4j.randn(DataType.DOUBLE, 64, 8).castTo(dt), dy = Nd4j.randn(DataType.DOUBLE, 64, 8).castTo(dt);
+        LayerWorkspaceMgr ws = LayerWorkspaceMgr.noWorkspaces();
+        INDArray yl = l.activate(h, true, ws).dup();
+        Pair<Gradient, INDArray> gl = l.backpropGradient(dy, ws);
+        INDArray yr = r.activate(h.castTo(DataType.DOUBLE), true, ws).dup();
+        Pair<Gradient, INDArray> gr = r.backpropGradient(dy.castTo(DataType.DOUBLE), ws);
+        assertEquals(dt, yl.dataType(), type + ": output type");
+        assertEquals(dt, gl.getSecond().dataType(), type + ": input gradient type");
+        Exact.assertClose(Exact.values(yr), Exact.values(yl), tol, type + ": training output");
+        Exact.assertClose(Exact.values(gr.getSecond()), Exact.values(gl.getSecond()), tol, type + ": input gradient");
+        for (String p : List.of("v", "g", "b")) {
+            Exact.assertClose(Exact.values(gr.getFirst().getGradientFor(p)), Exact.values(gl.getFirst().getGradientFor(p)), tol,
+                    type + ": gradient of " + p);
+        }
+        Nd4j.getRandom().setSeed(12);
+        INDArray x = Nd4j.randn(DataType.DOUBLE, 64, F).castTo(netType);
+        INDArray before = low.params().dup();
+        low.fit(new DataSet(x, Nd4j.eye(2).repeat(0, 32).reshape(64, 2).castTo(netType)));
+        assertTrue(finite(low.params()), type + ": parameters after a step");
+        assertFalse(Exact.same(before, low.params()), type + ": the step trained");
+    }
+
+    /**
+     * The data-dependent initialization of WeightNormDense in a float16 network (v scaled so that ‖v_j‖ ≈ 850, whose
+     * square overflows float16): on the first training forward its statistics are taken in float32, so the identity
+     * pre-activations of that batch ([256, 8]) have, per unit, mean 0 within 1e-2 and biased variance 1 within 1e-2
+     * (float16 keeps the output to 2^-11 of each value), and the initialization flag is set.
+     */
+    @Test
+    void weightNormDataInitInFloat16() {
+        MultiLayerNetwork net = dense(() -> new WeightNormDense.Builder().nOut(8).dataInit(true).activation(Activation.IDENTITY).build(),
+                DataType.HALF);
+        org.deeplearning4j.nn.api.Layer l = net.getLayer(1);
+        Nd4j.getRandom().setSeed(13);
+        INDArray v = l.getParam("v");
+        v.assign(Nd4j.randn(DataType.DOUBLE, v.shape()).muli(300));
+        INDArray h = Nd4j.randn(DataType.DOUBLE, 256, 8).muli(2).addi(1).castTo(DataType.HALF);
+        INDArray z = l.activate(h, true, LayerWorkspaceMgr.noWorkspaces()).castTo(DataType.DOUBLE);
+        assertEquals(DataType.HALF, l.activate(h, false, LayerWorkspaceMgr.noWorkspaces()).dataType(), "output type");
+        assertEquals(1.0, l.getParam("initDone").getDouble(0), 0.0, "initialization flag");
+        INDArray mean = z.mean(0), var = z.var(false, 0);
+        for (int j = 0; j < 8; j++) {
+            assertEquals(0.0, mean.getDouble(j), 1e-2, "mean of unit " + j + " after the initialization");
+            assertEquals(1.0, var.getDouble(j), 1e-2, "variance of unit " + j + " after the initialization");
+        }
+        assertTrue(finite(net.params()), "parameters finite");
     }
 
     /** One network's {@code output} from 8 threads at once, on 8 batch sizes (so graphs are built concurrently too). */

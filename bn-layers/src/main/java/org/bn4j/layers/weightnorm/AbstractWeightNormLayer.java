@@ -52,6 +52,12 @@ import java.util.Collection;
  * bias init, updater and regularization come from the network configuration as for any DL4J layer.
  * Regularization: v is a weight, b a bias, g and initDone are never regularized.
  * Weight noise (DropConnect) is not supported; dropout on the input is.
+ *
+ * <p>Precision: float64 and float32 networks compute in their own type. float16 and bfloat16 networks compute in
+ * float32 (v, g and b are stored in the network's type and cast to float32; in float16, ‖v‖² would overflow once
+ * ‖v‖ > 256); the output and the input gradient are returned in the input's floating-point type (bfloat16 input to a
+ * float32 network gives bfloat16 output). Any other network type is refused with an error naming the layer. See
+ * docs/guarantees.md.
  */
 @Getter
 @EqualsAndHashCode(callSuper = true)
