@@ -26,8 +26,9 @@ import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
  * the step-based CNN runs, the steps between two evaluations ({@link StepBatches}).
  *
  * <p>A non-finite training loss stops the run: the iterator then reports no further batch, so DL4J ends the epoch,
- * and the run is marked diverged. So does an exception from a step when the weights are no longer finite (bn4j's layers
- * reject non-finite input with an exception, so a step that left non-finite weights ends in one on the next step).
+ * and the run is marked diverged. So does an exception from a step when the weights are no longer finite or a bn4j
+ * layer rejected non-finite activations (its batch statistics "not finite"): bn4j's layers reject non-finite input with
+ * an exception, so a step that left overflowing weights ends in one on the next step. The training data are finite.
  */
 public final class Trainer {
 
@@ -200,9 +201,10 @@ public final class Trainer {
                         ((ComputationGraph) net).fit(it);
                     }
                 } catch (RuntimeException ex) {
-                    // a step that left non-finite weights: the next forward pass gets non-finite activations, which
-                    // bn4j's layers reject with an exception instead of passing them on to a non-finite loss
-                    if (finite(net.params())) {
+                    // a step that left non-finite or overflowing weights: the next forward pass gets non-finite
+                    // activations, which bn4j's layers reject with an exception instead of passing them on to a
+                    // non-finite loss (the training data are finite, so the network made them)
+                    if (finite(net.params()) && !nonFiniteActivations(ex)) {
                         throw ex;
                     }
                     divergence.diverged = true;
@@ -268,6 +270,17 @@ public final class Trainer {
     /** True when every value is finite. */
     private static boolean finite(org.nd4j.linalg.api.ndarray.INDArray a) {
         return a == null || Double.isFinite(a.sumNumber().doubleValue());
+    }
+
+    /** True for a bn4j layer's rejection of non-finite input ("the batch statistics are not finite"). */
+    private static boolean nonFiniteActivations(Throwable ex) {
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof org.deeplearning4j.exception.DL4JInvalidInputException && t.getMessage() != null
+                    && t.getMessage().contains("not finite")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Optimizer steps the network has taken. */

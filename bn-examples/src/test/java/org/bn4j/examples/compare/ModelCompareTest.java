@@ -202,6 +202,14 @@ public class ModelCompareTest {
         ModelCompare mc = ModelCompare.of(g, "graph", ModelCompare.DEFAULT_VARIANTS, true, 1, false);
         assertTrue(mc.skipped().containsKey("gn"), "32 groups do not divide 8 channels: " + mc.skipped());
         assertTrue(mc.variants().containsAll(List.of("model", "bn", "ln", "rms")), mc.variants().toString());
+
+        // the docs page's model: a class with one public static factory, named alone
+        Model cnn = ModelCompare.load("org.bn4j.examples.nets.SmallCnn");
+        ModelCompare sc = ModelCompare.of(cnn, "SmallCnn", ModelCompare.DEFAULT_VARIANTS, true, 1, false);
+        assertEquals(List.of("bn1", "bn2"), sc.normLayers());
+        assertEquals(ModelCompare.DEFAULT_VARIANTS, sc.variants(), "every default fits 32 channels and 64 features: " + sc.skipped());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelCompare.load("org.bn4j.examples.nets.Mlp"));
+        assertTrue(e.getMessage().contains("neither"), e.getMessage());
     }
 
     /** Runs the command line, expecting a failure, and returns what it wrote to stderr. */
