@@ -46,7 +46,7 @@ import picocli.CommandLine.Option;
                         + "lr_sweep.png, batch_sizes.png and summary.md to the output directory."})
 public class CompareCommand implements Callable<Integer> {
 
-    /** The runs of the default. */
+    /** The runs of the default (ghost-lp1, dl4j-bn and lp2 on request). */
     public static final String DEFAULT_VARIANTS = "none,selu,bn,lp1,lpinf,ghost,noisy,noise,renorm,ln,gn,rms,wn";
 
     @Mixin
@@ -101,8 +101,8 @@ public class CompareCommand implements Callable<Integer> {
         Comparison.Plan plan = s.plan();
 
         System.out.printf(Locale.ROOT, "compare (%s): 784 -> %d -> [norm] -> ReLU (SELU for selu) -> 10 softmax; %s; batch %d; "
-                        + "%d epochs on %d images, tested on %d; seed %d%n", opts.protocolName(common), hidden, updaterText(),
-                opts.batch, plan.epochs(), data.train().size(), data.test().size(), common.seed);
+                        + "%d epoch(s) over %d training images, tested on %d; seed %d%n", opts.protocolName(common), hidden,
+                updaterText(), opts.batch, plan.epochs(), plan.trainExamples(), data.test().size(), common.seed);
         List<Comparison.Run> runs = new ArrayList<>();
         for (Variant v : vs) {
             runs.add(new Comparison.Run(v.name(), v.describe(), u -> net(v, u)));
@@ -145,8 +145,9 @@ public class CompareCommand implements Callable<Integer> {
         rep.text("- " + opts.protocol(common) + (p.trainEval() > 0 ? "; training accuracy "
                 + "on the first " + p.trainEval() + " training images after every epoch (epochs.csv)" : "") + ".");
         rep.text("- Data: " + data.source() + "; " + data.train().size() + " training and " + data.test().size() + " test images.");
-        rep.text(String.format(Locale.ROOT, "- Inputs: pixels scaled to [0,1], standardized with the training set's mean %.4f "
-                + "and std %.4f (one scalar each); features [N,784], one-hot labels.", data.mean(), data.std()));
+        rep.text(String.format(Locale.ROOT, "- Inputs: pixels scaled to [0,1], standardized with one scalar mean and std of the "
+                + "training images a part uses (all %d: mean %.4f, std %.4f); features [N,784], one-hot labels.",
+                data.train().size(), data.mean(), data.std()));
         rep.text("- Network: 784 → " + hidden + " (dense, no bias when followed by a norm layer) → [norm] → ReLU → 10 softmax, "
                 + "cross-entropy, Xavier (Glorot) uniform init, float32, no regularization; the selu run uses SELU and LeCun "
                 + "normal init without a norm layer; the wn run replaces the dense layer by WeightNormDense (data-dependent "
@@ -156,8 +157,8 @@ public class CompareCommand implements Callable<Integer> {
                 + hidden + " features into " + org.bn4j.layers.Catalog.GROUPS + " groups; instance norm is not run "
                 + "(a feature vector has one value per channel: the layer rejects feed-forward input).");
         rep.text("- Accuracy part: " + s.updaterText() + ", batch " + s.batch() + " (reshuffled every epoch, incomplete last batch "
-                + "dropped), " + p.epochs() + " epochs; evaluation in inference mode (DL4J's Evaluation) on the whole test set "
-                + "after every epoch. Time per epoch is the training time only (no evaluation).");
+                + "dropped), " + p.epochs() + " epoch(s) over the first " + p.trainExamples() + " training images; evaluation "
+                + "in inference mode (DL4J's Evaluation) on the whole test set after every epoch. Time per epoch is the training time only (no evaluation).");
         rep.text("- Learning-rate part: plain SGD at lr " + s.lrs() + ", batch " + s.batch() + ", one pass over the first "
                 + p.lrExamples() + " training images, evaluated on " + sweepTest + "; a rate trains when the run does not "
                 + "diverge and reaches test accuracy ≥ " + s.trainsAt() + ".");

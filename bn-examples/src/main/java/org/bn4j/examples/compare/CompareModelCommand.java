@@ -90,11 +90,11 @@ public class CompareModelCommand implements Callable<Integer> {
         boolean subset = data.isSubset();
         data = opts.limit(data, common);
         Comparison.Settings s = opts.settings(data, subset, common, updater, updaterText(), mc.shape());
-        System.out.printf(Locale.ROOT, "compare-model (%s): %s, normalization layers %s; input %s; %s; batch %d; %d epochs on %d "
-                        + "images, tested on %d; seed %d%n", opts.protocolName(common), modelSpec, mc.normLayers(),
+        System.out.printf(Locale.ROOT, "compare-model (%s): %s, normalization layers %s; input %s; %s; batch %d; %d epoch(s) over "
+                        + "%d training images, tested on %d; seed %d%n", opts.protocolName(common), modelSpec, mc.normLayers(),
                 mc.shape() == FashionMnist.Shape.IMAGE ? "[N,1,28,28] (the model's input is convolutional: the [N,784] "
                         + "features are reshaped to NCHW images)" : "[N,784]", updaterText(), opts.batch, s.plan().epochs(),
-                data.train().size(), data.test().size(), common.seed);
+                s.plan().trainExamples(), data.test().size(), common.seed);
         System.out.println("Variants: " + String.join(", ", mc.variants()));
         mc.skipped().forEach((v, why) -> System.out.println("Skipped " + v + ": " + why));
         Comparison.Result r;

@@ -18,7 +18,8 @@ public class ComparisonOptions {
 
     @Option(names = "--full", description = "The longer protocol of the documented results: 5 epochs, sweeps over 10,000 "
             + "images, every evaluation on the whole test set, training accuracy on 5,000 images after each epoch "
-            + "(default: 1 epoch, sweeps over 5,000 and 2,000 images evaluated on 2,000 test images, no training accuracy).")
+            + "(default: 1 epoch over the first 30,000 training images, sweeps over 5,000 (lr) and 1,000 (small batches) "
+            + "images evaluated on 2,000 test images, no training accuracy).")
     boolean full;
 
     @Option(names = "--parts", paramLabel = "LIST", split = ",", defaultValue = "accuracy,lr,batch",
@@ -36,7 +37,8 @@ public class ComparisonOptions {
             + "part uses it with plain SGD, default 0.1).")
     Double lr;
 
-    @Option(names = "--max-train", paramLabel = "N", description = "Use only the first N training images (default: all; 2000 with --quick).")
+    @Option(names = "--max-train", paramLabel = "N", description = "Use only the first N training images, all of them in "
+            + "the accuracy part (default: all, the first 30,000 in the accuracy part without --full; 2000 with --quick).")
     Integer maxTrain;
 
     @Option(names = "--max-test", paramLabel = "N", description = "Use only the first N test images (default: all; 1000 with --quick).")
@@ -56,7 +58,7 @@ public class ComparisonOptions {
 
     @Option(names = "--sweep-examples", paramLabel = "N",
             description = "Training images seen by each run of the lr and batch parts: one pass (default: 5000 for the lr "
-                    + "part and 2000 for the batch part; 10000 with --full; 1000 with --quick).")
+                    + "part and 1000 for the batch part; 10000 with --full; 1000 with --quick).")
     Integer sweepExamples;
 
     @Option(names = "--trains-at", paramLabel = "ACC", defaultValue = "0.7",
@@ -83,7 +85,8 @@ public class ComparisonOptions {
         Comparison.Plan base = q ? Comparison.Plan.QUICK : full ? Comparison.Plan.FULL : Comparison.Plan.FAST;
         int nEpochs = epochs != null ? epochs : q ? 2 : subset ? (full ? 20 : 5) : base.epochs();
         int n = data.train().size();
-        Comparison.Plan plan = new Comparison.Plan(nEpochs, Math.min(n, trainEval != null ? trainEval : base.trainEval()),
+        Comparison.Plan plan = new Comparison.Plan(nEpochs, maxTrain != null ? n : Math.min(n, base.trainExamples()),
+                Math.min(n, trainEval != null ? trainEval : base.trainEval()),
                 Math.min(n, sweepExamples != null ? sweepExamples : base.lrExamples()),
                 Math.min(n, sweepExamples != null ? sweepExamples : base.batchExamples()),
                 Math.min(data.test().size(), base.sweepTest()));

@@ -629,7 +629,8 @@ public final class ModelCompare {
                 + "normalization layers replaced: " + normLayers + ".");
         rep.text("- Input: " + (shape == FashionMnist.Shape.IMAGE ? "the model's input is convolutional, so the [N,784] "
                 + "features are reshaped to [N,1,28,28] (NCHW)" : "features [N,784]") + "; pixels scaled to [0,1] and "
-                + String.format(Locale.ROOT, "standardized with the training set's mean %.4f and std %.4f", data.mean(), data.std())
+                + String.format(Locale.ROOT, "standardized with one scalar mean and std of the training images a part uses "
+                + "(all %d: mean %.4f, std %.4f)", data.train().size(), data.mean(), data.std())
                 + "; one-hot labels. Data: " + data.source() + "; " + data.train().size() + " training and "
                 + data.test().size() + " test images.");
         rep.text("- Start: every layer other than the normalization layers starts from the same weights in every run ("
@@ -640,8 +641,8 @@ public final class ModelCompare {
                     .map(e -> e.getKey() + ": " + e.getValue()).toList()) + ".");
         }
         rep.text("- Accuracy part: " + s.updaterText() + ", batch " + s.batch() + " (reshuffled every epoch, incomplete last "
-                + "batch dropped), " + p.epochs() + " epochs; evaluation in inference mode on the whole test set after every "
-                + "epoch. Time per epoch is the training time only.");
+                + "batch dropped), " + p.epochs() + " epoch(s) over the first " + Math.min(p.trainExamples(), data.train().size())
+                + " training images; evaluation in inference mode on the whole test set after every epoch. Time per epoch is the training time only.");
         rep.text("- Learning-rate part: plain SGD on every layer at lr " + s.lrs() + ", batch " + s.batch() + ", one pass over "
                 + "the first " + p.lrExamples() + " training images, evaluated on " + sweepTest + "; a rate trains when the "
                 + "run does not diverge and reaches test accuracy ≥ " + s.trainsAt() + ".");
