@@ -49,6 +49,9 @@ public class CompareCommand implements Callable<Integer> {
     /** The runs of the default (ghost-lp1, dl4j-bn and lp2 on request). */
     public static final String DEFAULT_VARIANTS = "none,selu,bn,lp1,lpinf,ghost,noisy,noise,renorm,ln,gn,rms,wn";
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Mixin
     CommonOptions common;
 
@@ -71,7 +74,7 @@ public class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        CommandLine cl = new CommandLine(this);
+        CommandLine cl = spec.commandLine();
         try {
             opts.validate();
         } catch (IllegalArgumentException e) {
@@ -124,7 +127,7 @@ public class CompareCommand implements Callable<Integer> {
         return switch (optimizer.toLowerCase(Locale.ROOT)) {
             case "sgd" -> new Sgd(opts.lr != null ? opts.lr : 0.1);
             case "adam" -> new Adam(opts.lr != null ? opts.lr : 1e-3);
-            default -> throw new CommandLine.ParameterException(new CommandLine(this), "--optimizer must be sgd or adam, got " + optimizer);
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--optimizer must be sgd or adam, got " + optimizer);
         };
     }
 

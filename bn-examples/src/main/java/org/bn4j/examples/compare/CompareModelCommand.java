@@ -43,6 +43,9 @@ public class CompareModelCommand implements Callable<Integer> {
             description = "The network: a ModelSerializer zip, or a factory class (see above).")
     String modelSpec;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Mixin
     CommonOptions common;
 
@@ -69,7 +72,7 @@ public class CompareModelCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        CommandLine cl = new CommandLine(this);
+        CommandLine cl = spec.commandLine();
         IUpdater updater;
         ModelCompare mc;
         try {

@@ -51,7 +51,9 @@ public final class Comparison {
     }
 
     /**
-     * One run: a fresh network per call, all runs starting from the same weights where they share layers.
+     * One run: a fresh network per call, all runs starting from the same weights where they share layers. The
+     * comparison closes each network ({@code Model.close()}: its native memory) when its run is done, so that dozens of
+     * networks do not hold off-heap memory until a garbage collection.
      *
      * @param network makes the network with this updater on every layer, or with its own updaters when given null
      */
@@ -105,6 +107,22 @@ public final class Comparison {
                     throw new IllegalArgumentException("unknown part '" + p + "'; known: " + String.join(", ", PARTS));
                 }
             }
+        }
+
+        /** The same settings with other sizes, e.g. {@code new Plan(3, 10000, 0, 2000, 1000, 2000)}. */
+        public Settings withPlan(Plan p) {
+            return new Settings(p, parts, batch, updater, updaterText, lrs, batchSizes, batchLr, trainsAt, seed, shape, progress);
+        }
+
+        /** The same settings running only these parts ({@link #PARTS}). */
+        public Settings withParts(String... ps) {
+            return new Settings(plan, new java.util.LinkedHashSet<>(List.of(ps)), batch, updater, updaterText, lrs, batchSizes,
+                    batchLr, trainsAt, seed, shape, progress);
+        }
+
+        /** The same settings with this updater in the accuracy part (null: each network's own), described as {@code text}. */
+        public Settings withUpdater(IUpdater u, String text) {
+            return new Settings(plan, parts, batch, u, text, lrs, batchSizes, batchLr, trainsAt, seed, shape, progress);
         }
     }
 
@@ -173,6 +191,7 @@ public final class Comparison {
                     }
                     accuracy.put(v.name(), Trainer.of(v.name(), net, it, it.batchesPerEpoch()).evaluate(trainEvalSet, test)
                             .progress(s.progress()).bar(pb).evalLog(epochLog).stepLog(stepLog).run(plan.epochs()));
+                    net.close();
                     done = advance(pb, done + (long) plan.epochs() * it.batchesPerEpoch());
                 }
             }
@@ -223,8 +242,12 @@ public final class Comparison {
     private static Trainer.Result sweepRun(Run v, IUpdater u, FashionMnist d, DataSet test, int b, Settings s, ProgressBar pb) {
         Model net = v.network().apply(u);
         ShuffledBatchIterator it = d.train().iterator(b, s.seed(), s.shape(), true);
-        return Trainer.of(v.name(), net, it, it.batchesPerEpoch()).evaluate(null, test)
-                .progress(pb != null).bar(pb).log(new PrintStream(OutputStream.nullOutputStream())).run(1);
+        try {
+            return Trainer.of(v.name(), net, it, it.batchesPerEpoch()).evaluate(null, test)
+                    .progress(pb != null).bar(pb).log(new PrintStream(OutputStream.nullOutputStream())).run(1);
+        } finally {
+            net.close();
+        }
     }
 
     /**

@@ -34,7 +34,6 @@ import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
-import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer;
@@ -44,7 +43,6 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.learning.config.IUpdater;
-import org.nd4j.linalg.learning.config.Sgd;
 
 /**
  * Compares normalization variants on your own network: the network's normalization layers (DL4J's
@@ -56,8 +54,9 @@ import org.nd4j.linalg.learning.config.Sgd;
  * MultiLayerNetwork mine = ...;                                // with DL4J's BatchNormalization layers
  * ModelCompare mc = ModelCompare.of(mine, List.of("model", "bn", "gn", "rms"));
  * FashionMnist data = FashionMnist.fromDirectory(Path.of("/usr/share/datasets/fashion-mnist"));
- * Comparison.Result r = mc.run(data, Path.of("results/compare-model"), mc.defaults());
- * mc.report(r, Path.of("results/compare-model"), "my model");  // prints the table, draws the plots, writes summary.md
+ * Path out = Path.of("results/my-model");
+ * Comparison.Result r = mc.run(data, out, mc.defaults());    // the default protocol of compare-model
+ * mc.report(r, out, "ModelCompare on my network");          // prints the table, draws the plots, writes summary.md
  * }</pre>
  *
  * <p>What each run starts from, so that the comparison is fair: every layer other than the normalization layers gets
@@ -326,23 +325,20 @@ public final class ModelCompare {
         Map<InputType, String> why = new LinkedHashMap<>();
         for (InputType t : List.of(InputType.feedForward(FashionMnist.PIXELS),
                 InputType.convolutional(FashionMnist.ROWS, FashionMnist.COLS, 1))) {
+            InputType out;
             try {
-                InputType out = model instanceof MultiLayerNetwork n
+                out = model instanceof MultiLayerNetwork n
                         ? last(n.getLayerWiseConfigurations().clone().getLayerActivationTypes(t))
                         : outputType((ComputationGraph) model, t);
-                if (out.getType() != InputType.Type.FF || out.arrayElementsPerExample() != FashionMnist.CLASSES) {
-                    throw new IllegalArgumentException(source + " gives " + out + "; expected the " + FashionMnist.CLASSES
-                            + " class probabilities of Fashion-MNIST (feed-forward output of size " + FashionMnist.CLASSES + ")");
-                }
-                return t;
-            } catch (IllegalArgumentException e) {
-                if (e.getMessage() != null && e.getMessage().startsWith(source + " gives")) {
-                    throw e;
-                }
-                why.put(t, e.getMessage());
             } catch (RuntimeException e) {
                 why.put(t, e.getMessage());
+                continue;
             }
+            if (out.getType() != InputType.Type.FF || out.arrayElementsPerExample() != FashionMnist.CLASSES) {
+                throw new IllegalArgumentException(source + " gives " + out + "; expected the " + FashionMnist.CLASSES
+                        + " class probabilities of Fashion-MNIST (feed-forward output of size " + FashionMnist.CLASSES + ")");
+            }
+            return t;
         }
         throw new IllegalArgumentException(source + " takes neither Fashion-MNIST's feature vectors [N, 784] nor its images "
                 + "[N, 1, 28, 28]: " + why);
@@ -614,7 +610,7 @@ public final class ModelCompare {
     /**
      * Prints the figures, draws the plots and writes {@code summary.md} to {@code dir}.
      *
-     * @param commandLine the command that ran, for the summary
+     * @param commandLine how the comparison was run, for the summary's first lines (the command line, or a few words)
      */
     public void report(Comparison.Result r, Path dir, String commandLine) throws IOException {
         Comparison.print(r, dir, "Fashion-MNIST, " + source);

@@ -116,6 +116,7 @@ public class ModelCompareTest {
         List<String> rows = md.lines().filter(l -> l.startsWith("| ") && !l.startsWith("| run ")).toList();
         assertEquals(variants, rows.stream().map(l -> l.split("\\|")[1].trim()).toList(), "one row per variant:\n" + md);
         assertTrue(md.contains("reshaped to [N,1,28,28]"), md);
+        assertTrue(md.contains("by `bn4j-examples compare-model --model " + model), "the command line in the summary:\n" + md);
         assertTrue(md.contains("RMS norm (RMSNorm)") && md.contains("BatchNormalization"), md);
         for (String f : List.of("test_accuracy.png", "train_loss.png", "lr_sweep.png", "batch_sizes.png")) {
             assertTrue(Files.size(out.resolve(f)) > 100, f);
@@ -166,17 +167,22 @@ public class ModelCompareTest {
     void badInputGetsAClearError(@TempDir Path dir) throws IOException {
         MultiLayerNetwork model = net(cnn(true, 10));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ModelCompare.of(net(cnn(false, 10)), List.of("bn")));
+                () -> ModelCompare.of(net(cnn(false, 10)), "plain.zip", List.of("bn"), false, 42, false));
+        System.out.println("no normalization layer: " + e.getMessage());
         assertTrue(e.getMessage().contains("has no normalization layer to replace") && e.getMessage().contains("conv1 (ConvolutionLayer)"),
                 e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> ModelCompare.of(model, List.of("bn", "nope")));
+        System.out.println("nope: " + e.getMessage());
         assertTrue(e.getMessage().startsWith("unknown variant 'nope'; known: model, ") && e.getMessage().contains("gn"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> ModelCompare.of(model, List.of("wn")));
+        System.out.println("wn: " + e.getMessage());
         assertTrue(e.getMessage().contains("variant 'wn'") && e.getMessage().contains("has no normalization layer"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> ModelCompare.of(model, List.of("gn")));
+        System.out.println("gn: " + e.getMessage());
         assertTrue(e.getMessage().contains("variant 'gn' cannot replace") && e.getMessage().contains("groups must divide"),
                 e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> ModelCompare.of(net(cnn(true, 5)), List.of("bn")));
+        System.out.println("5 classes: " + e.getMessage());
         assertTrue(e.getMessage().contains("expected the 10 class probabilities"), e.getMessage());
 
         // the command: the message, a non-zero exit code, nothing trained
@@ -210,6 +216,30 @@ public class ModelCompareTest {
         assertEquals(ModelCompare.DEFAULT_VARIANTS, sc.variants(), "every default fits 32 channels and 64 features: " + sc.skipped());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelCompare.load("org.bn4j.examples.nets.Mlp"));
         assertTrue(e.getMessage().contains("neither"), e.getMessage());
+    }
+
+    @Test
+    void apiAsOnTheDocsPage(@TempDir Path dir) throws IOException {
+        String page = Files.readString(Path.of("..", "docs", "compare-your-model.md"));
+        for (String line : List.of(
+                "ModelCompare mc = ModelCompare.of(mine, List.of(\"model\", \"bn\", \"gn\", \"rms\"));",
+                "FashionMnist data = FashionMnist.fromDirectory(Path.of(\"/usr/share/datasets/fashion-mnist\"));",
+                "Path out = Path.of(\"results/my-model\");",
+                "Comparison.Result r = mc.run(data, out, mc.defaults());",
+                "mc.report(r, out, \"ModelCompare on my network\");")) {
+            assertTrue(page.contains(line), "the page shows " + line);
+        }
+        MultiLayerNetwork mine = org.bn4j.examples.nets.SmallCnn.network();
+        ModelCompare mc = ModelCompare.of(mine, List.of("model", "bn", "gn", "rms"));
+        org.bn4j.examples.data.FashionMnist data = org.bn4j.examples.data.FashionMnist.bundledSubset().limit(256, 64);
+        Path out = dir.resolve("my-model");
+        Comparison.Result r = mc.run(data, out, mc.defaults().withPlan(new Comparison.Plan(1, 256, 0, 128, 64, 64))
+                .withParts("accuracy", "lr"));
+        mc.report(r, out, "ModelCompare on my network");
+        assertEquals(List.of("model", "bn", "gn", "rms"), List.copyOf(r.accuracy().keySet()));
+        assertEquals(List.of("model", "bn", "gn", "rms"), List.copyOf(r.largestLr().keySet()));
+        assertTrue(r.smallBatch().isEmpty());
+        assertTrue(Files.readString(out.resolve("summary.md")).contains("ModelCompare on my network"));
     }
 
     /** Runs the command line, expecting a failure, and returns what it wrote to stderr. */
