@@ -32,7 +32,8 @@ import picocli.CommandLine.Option;
  * ({@link Variant}); instance norm ({@code in}) is not among them: it normalizes each channel of a sample over its
  * positions, and a feature vector has one position per channel, so the layer rejects feed-forward input.
  *
- * <p>The default is sized to print its table within a few minutes on two cores ({@link Comparison.Plan#FAST});
+ * <p>The default is the README's main job, a shorter protocol ({@link Comparison.Plan#FAST}; its measured time is in
+ * bn-examples/README.md);
  * {@code --full} runs the protocol of the documented results ({@link Comparison.Plan#FULL}).
  */
 @Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
@@ -161,7 +162,8 @@ public class CompareCommand implements Callable<Integer> {
                 + "(a feature vector has one value per channel: the layer rejects feed-forward input).");
         rep.text("- Accuracy part: " + s.updaterText() + ", batch " + s.batch() + " (reshuffled every epoch, incomplete last batch "
                 + "dropped), " + p.epochs() + " epoch(s) over the first " + p.trainExamples() + " training images; evaluation "
-                + "in inference mode (DL4J's Evaluation) on the whole test set after every epoch. Time per epoch is the training time only (no evaluation).");
+                + "in inference mode (DL4J's Evaluation) on the whole test set after every epoch. Time per epoch is the "
+                + "training time only (no evaluation).");
         rep.text("- Learning-rate part: plain SGD at lr " + s.lrs() + ", batch " + s.batch() + ", one pass over the first "
                 + p.lrExamples() + " training images, evaluated on " + sweepTest + "; a rate trains when the run does not "
                 + "diverge and reaches test accuracy ≥ " + s.trainsAt() + ".");

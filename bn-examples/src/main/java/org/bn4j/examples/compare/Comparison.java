@@ -72,7 +72,7 @@ public final class Comparison {
      */
     public record Plan(int epochs, int trainExamples, int trainEval, int lrExamples, int batchExamples, int sweepTest) {
         /**
-         * {@code compare}'s default: the comparison within a few minutes on two cores, also when they are busy. One pass
+         * {@code compare}'s default, the README's main job (its measured time is in bn-examples/README.md): one pass
          * over the first 30,000 training images in the accuracy part; the small-batch part over 1,000 images, because at
          * batch size 4 its steps are many and cost nearly as much as a step at batch 128.
          */

@@ -55,16 +55,16 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * ModelCompare mc = ModelCompare.of(mine, List.of("model", "bn", "gn", "rms"));
  * FashionMnist data = FashionMnist.fromDirectory(Path.of("/usr/share/datasets/fashion-mnist"));
  * Path out = Path.of("results/my-model");
- * Comparison.Result r = mc.run(data, out, mc.defaults());    // the default protocol of compare-model
+ * Comparison.Result r = mc.run(data, out, mc.defaults());    // compare's default protocol (Plan.FAST)
  * mc.report(r, out, "ModelCompare on my network");          // prints the table, draws the plots, writes summary.md
  * }</pre>
  *
  * <p>What each run starts from, so that the comparison is fair: every layer other than the normalization layers gets
  * the same weights in every run, those of a network built from the model's configuration and initialized with the
- * seed ({@link #fromModelWeights(boolean) fromModelWeights(false)}, the default), or the model's own weights
- * ({@code fromModelWeights(true)}, to compare on a trained network); the normalization layers start with fresh
- * parameters (γ = 1, β = 0, fresh running statistics), the model's own layers too in the {@code model} run. The given
- * network is never modified.
+ * seed (the default), or the model's own weights ({@code fromModelWeights} of
+ * {@link #of(Model, String, List, boolean, long, boolean)}, to compare on a trained network); the normalization
+ * layers start with fresh parameters (γ = 1, β = 0, fresh running statistics), the model's own layers too in the
+ * {@code model} run. The given network is never modified.
  *
  * <p>Variants: {@code model} (the model's own normalization layers, not converted), {@code dl4j-bn} (DL4J's
  * {@code BatchNormalization} with decay 0.9, ε 1e-5), and every normalization entry of the examples' {@link Variant}
@@ -638,7 +638,8 @@ public final class ModelCompare {
         }
         rep.text("- Accuracy part: " + s.updaterText() + ", batch " + s.batch() + " (reshuffled every epoch, incomplete last "
                 + "batch dropped), " + p.epochs() + " epoch(s) over the first " + Math.min(p.trainExamples(), data.train().size())
-                + " training images; evaluation in inference mode on the whole test set after every epoch. Time per epoch is the training time only.");
+                + " training images; evaluation in inference mode on the whole test set after every epoch. Time per epoch is "
+                + "the training time only.");
         rep.text("- Learning-rate part: plain SGD on every layer at lr " + s.lrs() + ", batch " + s.batch() + ", one pass over "
                 + "the first " + p.lrExamples() + " training images, evaluated on " + sweepTest + "; a rate trains when the "
                 + "run does not diverge and reaches test accuracy ≥ " + s.trainsAt() + ".");
