@@ -38,16 +38,29 @@ public class CommonOptions {
         return out != null ? out : Path.of("results", mixee.name());
     }
 
-    /** The command as typed: {@code bn4j-examples <command> <arguments>}. */
+    /** The command as typed: {@code bn4j-examples <command> <arguments>} (the whole command line's arguments). */
     public String commandLine() {
-        java.util.List<String> args = mixee.commandLine().getParseResult() == null ? java.util.List.of()
-                : mixee.commandLine().getParseResult().originalArgs();
+        picocli.CommandLine.ParseResult root = root().getParseResult();
+        java.util.List<String> args = root != null ? root.originalArgs()
+                : java.util.List.of(mixee.name());
         return "bn4j-examples " + String.join(" ", args);
     }
 
-    /** The parse result of the command (null before parsing). */
+    /** The parse result of the command (null before parsing), found from the top of the command line. */
     public picocli.CommandLine.ParseResult parseResult() {
-        return mixee.commandLine().getParseResult();
+        picocli.CommandLine.ParseResult pr = root().getParseResult();
+        while (pr != null && pr.commandSpec() != mixee) {
+            pr = pr.subcommand();
+        }
+        return pr != null ? pr : mixee.commandLine().getParseResult();
+    }
+
+    private picocli.CommandLine root() {
+        picocli.CommandLine c = mixee.commandLine();
+        while (c.getParent() != null) {
+            c = c.getParent();
+        }
+        return c;
     }
 
     /** Loads Fashion-MNIST as chosen by {@code --data}, printing which data is used. */

@@ -1,6 +1,7 @@
 package org.bn4j.examples;
 
 import org.bn4j.examples.compare.CompareCommand;
+import org.bn4j.examples.compare.CompareModelCommand;
 import org.bn4j.examples.data.MakeSubsetCommand;
 import org.bn4j.examples.experiments.DecouplingCommand;
 import org.bn4j.examples.experiments.IcsCommand;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "bn4j-examples", mixinStandardHelpOptions = true, version = "bn4j examples 0.1.0-SNAPSHOT",
         description = "Experiments with the bn4j normalization layers on Fashion-MNIST.",
-        subcommands = {CompareCommand.class, SaturationCommand.class, NoiseCommand.class, LandscapeCommand.class, IcsCommand.class,
+        subcommands = {CompareCommand.class, CompareModelCommand.class, SaturationCommand.class, NoiseCommand.class, LandscapeCommand.class, IcsCommand.class,
                 LpCommand.class, DecouplingCommand.class, MakeSubsetCommand.class, CommandLine.HelpCommand.class, org.bn4j.examples.convert.ConvertCommand.class})
 public class Main implements Runnable {
 

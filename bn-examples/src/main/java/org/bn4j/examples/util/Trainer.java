@@ -7,6 +7,7 @@ import java.util.Locale;
 
 import me.tongfei.progressbar.ProgressBar;
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.deeplearning4j.optimize.api.TrainingListener;
@@ -25,7 +26,9 @@ import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
  * the step-based CNN runs, the steps between two evaluations ({@link StepBatches}).
  *
  * <p>A non-finite training loss stops the run: the iterator then reports no further batch, so DL4J ends the epoch,
- * and the run is marked diverged.
+ * and the run is marked diverged. So does an exception from a step when the weights are no longer finite or a bn4j
+ * layer rejected non-finite activations (its batch statistics "not finite"): bn4j's layers reject non-finite input with
+ * an exception, so a step that left overflowing weights ends in one on the next step. The training data are finite.
  */
 public final class Trainer {
 
@@ -72,7 +75,7 @@ public final class Trainer {
     public static final String[] STEP_COLUMNS = {"run", "step", "train_loss"};
 
     private final String run;
-    private final MultiLayerNetwork net;
+    private final Model net;
     private final DataSetIterator train;
     private final long stepsPerEpoch;
     private final List<TrainingListener> extra = new ArrayList<>();
@@ -90,6 +93,30 @@ public final class Trainer {
      * @param stepsPerEpoch batches one epoch yields (for the progress bar)
      */
     public Trainer(String run, MultiLayerNetwork net, DataSetIterator train, long stepsPerEpoch) {
+        this(run, (Model) net, train, stepsPerEpoch);
+    }
+
+    /**
+     * As {@link #Trainer(String, MultiLayerNetwork, DataSetIterator, long)} for a {@link ComputationGraph} with one input
+     * and one output.
+     */
+    public Trainer(String run, ComputationGraph net, DataSetIterator train, long stepsPerEpoch) {
+        this(run, (Model) net, train, stepsPerEpoch);
+    }
+
+    /**
+     * @param net a {@link MultiLayerNetwork} or a {@link ComputationGraph} (one input, one output)
+     * @throws IllegalArgumentException for any other model
+     */
+    public static Trainer of(String run, Model net, DataSetIterator train, long stepsPerEpoch) {
+        return new Trainer(run, net, train, stepsPerEpoch);
+    }
+
+    private Trainer(String run, Model net, DataSetIterator train, long stepsPerEpoch) {
+        if (!(net instanceof MultiLayerNetwork) && !(net instanceof ComputationGraph)) {
+            throw new IllegalArgumentException("Trainer: expected a MultiLayerNetwork or a ComputationGraph, got "
+                    + (net == null ? "null" : net.getClass().getName()));
+        }
         this.run = run;
         this.net = net;
         this.train = train;
@@ -167,10 +194,24 @@ public final class Trainer {
             for (int e = 1; e <= epochs && !divergence.diverged; e++) {
                 train.reset();
                 long t0 = System.nanoTime();
-                net.fit(it);
+                try {
+                    if (net instanceof MultiLayerNetwork m) {
+                        m.fit(it);
+                    } else {
+                        ((ComputationGraph) net).fit(it);
+                    }
+                } catch (RuntimeException ex) {
+                    // a step that left non-finite or overflowing weights: the next forward pass gets non-finite
+                    // activations, which bn4j's layers reject with an exception instead of passing them on to a
+                    // non-finite loss (the training data are finite, so the network made them)
+                    if (finite(net.params()) && !nonFiniteActivations(ex)) {
+                        throw ex;
+                    }
+                    divergence.diverged = true;
+                }
                 seconds += (System.nanoTime() - t0) / 1e9;
                 if (!divergence.diverged) {
-                    evals.add(eval(e, net.getIterationCount(), seconds));
+                    evals.add(eval(e, iterations(net), seconds));
                     if (pb == null) {
                         Eval ev = evals.get(evals.size() - 1);
                         log.printf(Locale.ROOT, "  %s epoch %d/%d: step %d, test acc %.4f (%.1f s)%n", run, e, epochs, ev.step(),
@@ -183,7 +224,7 @@ public final class Trainer {
         }
         double[] losses = scores.getListScore().toDoubleArray();
         if (divergence.diverged) {
-            log.println("  " + run + ": training loss became non-finite at step " + losses.length + "; stopped (diverged).");
+            log.println("  " + run + ": training loss or weights became non-finite at step " + losses.length + "; stopped (diverged).");
         }
         if (stepLog != null) {
             for (int i = 0; i < losses.length; i++) {
@@ -210,14 +251,41 @@ public final class Trainer {
      * {accuracy, mean loss} of {@code net} on {@code data} in inference mode (running statistics for batch norm):
      * accuracy from DL4J's {@link Evaluation}, the loss from {@code score(DataSet, false)}, in chunks.
      */
-    public static double[] accuracyAndLoss(MultiLayerNetwork net, DataSet data) {
+    public static double[] accuracyAndLoss(Model net, DataSet data) {
         Evaluation ev = new Evaluation();
         double lossSum = 0;
         for (DataSet part : data.numExamples() <= EVAL_BATCH ? List.of(data) : data.batchBy(EVAL_BATCH)) {
-            ev.eval(part.getLabels(), net.output(part.getFeatures(), false));
-            lossSum += net.score(part, false) * part.numExamples();
+            if (net instanceof ComputationGraph g) {
+                ev.eval(part.getLabels(), g.outputSingle(false, part.getFeatures()));
+                lossSum += g.score(part, false) * part.numExamples();
+            } else {
+                MultiLayerNetwork m = (MultiLayerNetwork) net;
+                ev.eval(part.getLabels(), m.output(part.getFeatures(), false));
+                lossSum += m.score(part, false) * part.numExamples();
+            }
         }
         return new double[] {ev.accuracy(), lossSum / data.numExamples()};
+    }
+
+    /** True when every value is finite. */
+    private static boolean finite(org.nd4j.linalg.api.ndarray.INDArray a) {
+        return a == null || Double.isFinite(a.sumNumber().doubleValue());
+    }
+
+    /** True for a bn4j layer's rejection of non-finite input ("the batch statistics are not finite"). */
+    private static boolean nonFiniteActivations(Throwable ex) {
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof org.deeplearning4j.exception.DL4JInvalidInputException && t.getMessage() != null
+                    && t.getMessage().contains("not finite")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Optimizer steps the network has taken. */
+    private static long iterations(Model net) {
+        return net instanceof MultiLayerNetwork m ? m.getIterationCount() : ((ComputationGraph) net).getIterationCount();
     }
 
     /** Sets {@link #diverged} when a step's loss is not finite. */

@@ -66,4 +66,16 @@ class TrainerTest {
         assertEquals(1, r.evals().size(), "no evaluation after the divergence");
         assertEquals(Double.POSITIVE_INFINITY, r.meanLossLast(5));
     }
+
+    @Test
+    void aStepThatLeavesNonFiniteWeightsIsDivergenceNotACrash() {
+        // layer norm at lr 1e30: a step's loss is finite, its update is not; the next step's layer norm then rejects its
+        // non-finite input with an exception, which the trainer takes as the divergence it is
+        DataSet d = data(320, 3);
+        MultiLayerNetwork net = Mlp.build(20, new int[] {16}, 3, Variant.of("ln", 1), Activation.RELU, new Sgd(1e30), 1);
+        Trainer.Result r = new Trainer("t", net, new ExistingDataSetIterator(d.batchBy(32)), 10).progress(false)
+                .log(new java.io.PrintStream(java.io.OutputStream.nullOutputStream())).evaluate(null, d).run(3);
+        assertTrue(r.diverged());
+        assertEquals(1, r.evals().size(), "no evaluation after the divergence");
+    }
 }
