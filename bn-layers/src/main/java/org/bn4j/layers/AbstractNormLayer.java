@@ -52,7 +52,13 @@ import java.util.Set;
  * <p>Input kinds: feed-forward {@code [N, C]}; CNN {@code [N, C, H, W]} (NCHW) or {@code [N, H, W, C]} (NHWC); 3-D CNN
  * {@code [N, C, D, H, W]} (NCDHW) or {@code [N, D, H, W, C]} (NDHWC); RNN {@code [N, C, T]} (NCW) or {@code [N, T, C]}
  * (NWC), with an optional {@code [N, T]} mask (masked steps are left out of the statistics, and get output 0 and input
- * gradient 0). The data formats are taken from the input type in {@code setInputType}, or set on the builder.
+ * gradient 0). A data format set on the builder ({@link Builder#dataFormat}, {@link Builder#rnnDataFormat},
+ * {@link Builder#dataFormat3d}) is always used, and the layer's output type reports it; a format not set there is
+ * taken from the network's input type, else the default. This matters after DL4J 1.0.0-M2.1's {@code Convolution3D}
+ * and {@code Subsampling3DLayer} in {@code ConvolutionMode.Truncate} or {@code Strict}, whose output type says NDHWC
+ * whatever their data format: after an NCDHW one, set {@code dataFormat3d(Convolution3D.DataFormat.NCDHW)}
+ * (docs/batch-norm.md, section "3-D input").
+ * Input of a kind the layer refuses (InstanceNorm: feed-forward) is refused both in the input type and at run time.
  *
  * <p>Parameters: {@code gamma} and {@code beta} (per feature, when learned), trained; for layers with running
  * statistics {@code mean} and {@code var} (and {@code steps} where a rule counts steps), which live in the parameter
@@ -67,7 +73,8 @@ import java.util.Set;
  * constraints set on the layer are refused with an error; the layer's updater applies to γ and β.
  *
  * <p>Defaults (defined once, in {@link Builder}): ε = 1e-5, centred, γ learned from 1, β learned from 0, variance
- * statistic, no noise, identity activation, NCHW, NCW, NCDHW. User guide: {@code docs/} in the repository.
+ * statistic, no noise, identity activation, data formats from the input type, else NCHW, NCW, NCDHW. User guide:
+ * {@code docs/} in the repository.
  */
 @Getter
 @EqualsAndHashCode(callSuper = true)
@@ -119,6 +126,18 @@ public abstract class AbstractNormLayer extends FeedForwardLayer {
     protected RNNFormat rnnFormat;
     /** Layout of 5-D input. */
     protected Convolution3D.DataFormat cnn3dFormat;
+    /** {@link #cnn2dFormat} was set on the builder: the input type does not replace it. */
+    protected boolean cnn2dFormatSet;
+    /** {@link #rnnFormat} was set on the builder: the input type does not replace it. */
+    protected boolean rnnFormatSet;
+    /** {@link #cnn3dFormat} was set on the builder: the input type does not replace it. */
+    protected boolean cnn3dFormatSet;
+    /**
+     * {@code {D, H, W, C}} of the NDHWC input type the 3-D format was taken from, else null: input shaped as that type in
+     * NCDHW order (what an NCDHW {@code Convolution3D} gives when DL4J reports NDHWC) is then refused, even when C
+     * equals W and the NDHWC channel check alone would pass.
+     */
+    protected long[] ndhwcInputType;
     /** Regularization of γ (set on the layer's builder). */
     protected List<Regularization> gammaRegularization;
     /** Regularization of β (set on the layer's builder). */
@@ -191,6 +210,9 @@ public abstract class AbstractNormLayer extends FeedForwardLayer {
         this.cnn2dFormat = b.cnn2dFormat;
         this.rnnFormat = b.rnnFormat;
         this.cnn3dFormat = b.cnn3dFormat;
+        this.cnn2dFormatSet = b.cnn2dFormatSet;
+        this.rnnFormatSet = b.rnnFormatSet;
+        this.cnn3dFormatSet = b.cnn3dFormatSet;
         this.gammaRegularization = b.getRegularization() == null ? new ArrayList<>() : new ArrayList<>(b.getRegularization());
         this.betaRegularization = b.getRegularizationBias() == null ? new ArrayList<>() : new ArrayList<>(b.getRegularizationBias());
         this.nOut = this.nIn;
@@ -263,6 +285,14 @@ public abstract class AbstractNormLayer extends FeedForwardLayer {
     /** The input kinds this layer takes, or null for all; a message for the others. */
     protected String rejectInput(InputType.Type type) {
         return null;
+    }
+
+    /**
+     * Why this layer refuses input of this kind ({@code FF}, {@code CNN}, {@code CNN3D} or {@code RNN}), or null if it
+     * takes it; the same answer for the network's input type and for an array given at run time.
+     */
+    public final String refusal(InputType.Type type) {
+        return rejectInput(type == InputType.Type.CNNFlat ? InputType.Type.CNN : type);
     }
 
     // ---------------------------------------------------------------- derived
@@ -354,14 +384,37 @@ public abstract class AbstractNormLayer extends FeedForwardLayer {
         return NormParamInitializer.INSTANCE;
     }
 
+    /**
+     * The input type, in the data format the layer uses: a format set on the builder replaces the input type's (the
+     * layer does not change the layout of its input, so the next layer and its preprocessor see the real one).
+     */
     @Override
     public InputType getOutputType(int layerIndex, InputType inputType) {
         check(inputType, layerIndex);
-        if (inputType.getType() == InputType.Type.CNNFlat) {
-            InputType.InputTypeConvolutionalFlat f = (InputType.InputTypeConvolutionalFlat) inputType;
-            return InputType.convolutional(f.getHeight(), f.getWidth(), f.getDepth());
+        switch (inputType.getType()) {
+            case CNNFlat -> {
+                InputType.InputTypeConvolutionalFlat f = (InputType.InputTypeConvolutionalFlat) inputType;
+                return InputType.convolutional(f.getHeight(), f.getWidth(), f.getDepth());
+            }
+            case CNN -> {
+                InputType.InputTypeConvolutional c = (InputType.InputTypeConvolutional) inputType;
+                return cnn2dFormatSet && c.getFormat() != cnn2dFormat
+                        ? InputType.convolutional(c.getHeight(), c.getWidth(), c.getChannels(), cnn2dFormat) : inputType;
+            }
+            case CNN3D -> {
+                InputType.InputTypeConvolutional3D c = (InputType.InputTypeConvolutional3D) inputType;
+                return cnn3dFormatSet && c.getDataFormat() != cnn3dFormat ? InputType.convolutional3D(cnn3dFormat,
+                        c.getDepth(), c.getHeight(), c.getWidth(), c.getChannels()) : inputType;
+            }
+            case RNN -> {
+                InputType.InputTypeRecurrent r = (InputType.InputTypeRecurrent) inputType;
+                return rnnFormatSet && r.getFormat() != rnnFormat
+                        ? InputType.recurrent(r.getSize(), r.getTimeSeriesLength(), rnnFormat) : inputType;
+            }
+            default -> {
+                return inputType;
+            }
         }
-        return inputType;
     }
 
     private void check(InputType inputType, int layerIndex) {
@@ -371,9 +424,19 @@ public abstract class AbstractNormLayer extends FeedForwardLayer {
             throw new IllegalStateException(describe() + " (index " + layerIndex
                     + "): expected feed-forward, CNN, 3-D CNN or RNN input, got " + inputType);
         }
-        String refusal = rejectInput(t == InputType.Type.CNNFlat ? InputType.Type.CNN : t);
+        String refusal = refusal(t);
         if (refusal != null) {
             throw new IllegalStateException(describe() + " (index " + layerIndex + "): " + refusal + ", got " + inputType);
+        }
+        checkFlat(inputType, layerIndex);
+    }
+
+    /** Flat CNN input is reshaped to NCHW by {@link #getPreProcessorForInputType}: another format set is an error. */
+    private void checkFlat(InputType inputType, int layerIndex) {
+        if (inputType.getType() == InputType.Type.CNNFlat && cnn2dFormatSet && cnn2dFormat != CNN2DFormat.NCHW) {
+            throw new IllegalStateException(describe() + " (index " + layerIndex + "): flat CNN input is reshaped to NCHW"
+                    + " [N, C, H, W] before this layer, but dataFormat(" + cnn2dFormat + ") is set on its builder; got "
+                    + inputType);
         }
     }
 
@@ -385,18 +448,25 @@ public abstract class AbstractNormLayer extends FeedForwardLayer {
             case CNN -> {
                 InputType.InputTypeConvolutional c = (InputType.InputTypeConvolutional) inputType;
                 setFeatures(c.getChannels(), override);
-                cnn2dFormat = c.getFormat();
+                if (!cnn2dFormatSet) cnn2dFormat = c.getFormat();
             }
             case CNN3D -> {
                 InputType.InputTypeConvolutional3D c = (InputType.InputTypeConvolutional3D) inputType;
                 setFeatures(c.getChannels(), override);
-                cnn3dFormat = c.getDataFormat();
+                if (!cnn3dFormatSet) {
+                    cnn3dFormat = c.getDataFormat();
+                    ndhwcInputType = cnn3dFormat == Convolution3D.DataFormat.NDHWC
+                            ? new long[]{c.getDepth(), c.getHeight(), c.getWidth(), c.getChannels()} : null;
+                }
             }
-            case CNNFlat -> setFeatures(((InputType.InputTypeConvolutionalFlat) inputType).getDepth(), override);
+            case CNNFlat -> {
+                setFeatures(((InputType.InputTypeConvolutionalFlat) inputType).getDepth(), override);
+                if (!cnn2dFormatSet) cnn2dFormat = CNN2DFormat.NCHW; // what the preprocessor gives
+            }
             case RNN -> {
                 InputType.InputTypeRecurrent r = (InputType.InputTypeRecurrent) inputType;
                 setFeatures(r.getSize(), override);
-                rnnFormat = r.getFormat();
+                if (!rnnFormatSet) rnnFormat = r.getFormat();
             }
             default -> throw new IllegalStateException(describe() + ": expected feed-forward, CNN or RNN input, got "
                     + inputType);
@@ -412,6 +482,7 @@ public abstract class AbstractNormLayer extends FeedForwardLayer {
 
     @Override
     public InputPreProcessor getPreProcessorForInputType(InputType inputType) {
+        checkFlat(inputType, -1);
         if (inputType.getType() == InputType.Type.CNNFlat) {
             InputType.InputTypeConvolutionalFlat i = (InputType.InputTypeConvolutionalFlat) inputType;
             return new FeedForwardToCnnPreProcessor(i.getHeight(), i.getWidth(), i.getDepth());
@@ -478,6 +549,9 @@ public abstract class AbstractNormLayer extends FeedForwardLayer {
         protected CNN2DFormat cnn2dFormat = CNN2DFormat.NCHW;
         protected RNNFormat rnnFormat = RNNFormat.NCW;
         protected Convolution3D.DataFormat cnn3dFormat = Convolution3D.DataFormat.NCDHW;
+        protected boolean cnn2dFormatSet = false;
+        protected boolean rnnFormatSet = false;
+        protected boolean cnn3dFormatSet = false;
         protected List<LayerConstraint> gammaConstraints;
         protected List<LayerConstraint> betaConstraints;
 
@@ -573,21 +647,38 @@ public abstract class AbstractNormLayer extends FeedForwardLayer {
             return (T) this;
         }
 
-        /** Layout of 4-D input (default NCHW; taken from the input type when the network has one). */
+        /**
+         * Layout of 4-D input. Set here, it is always used (the input type's format does not replace it); not set, it
+         * is taken from the network's input type, else NCHW.
+         */
         public T dataFormat(CNN2DFormat format) {
+            if (format == null) throw new IllegalArgumentException("dataFormat must not be null");
             this.cnn2dFormat = format;
+            this.cnn2dFormatSet = true;
             return (T) this;
         }
 
-        /** Layout of 3-D input (default NCW; taken from the input type when the network has one). */
+        /**
+         * Layout of 3-D input. Set here, it is always used (the input type's format does not replace it); not set, it
+         * is taken from the network's input type, else NCW.
+         */
         public T rnnDataFormat(RNNFormat format) {
+            if (format == null) throw new IllegalArgumentException("rnnDataFormat must not be null");
             this.rnnFormat = format;
+            this.rnnFormatSet = true;
             return (T) this;
         }
 
-        /** Layout of 5-D input (default NCDHW; taken from the input type when the network has one). */
+        /**
+         * Layout of 5-D input. Set here, it is always used (the input type's format does not replace it); not set, it
+         * is taken from the network's input type, else NCDHW. Set it to NCDHW after an NCDHW {@code Convolution3D} or
+         * {@code Subsampling3DLayer} in {@code ConvolutionMode.Truncate} or {@code Strict}: DL4J 1.0.0-M2.1 reports
+         * NDHWC as their output type.
+         */
         public T dataFormat3d(Convolution3D.DataFormat format) {
+            if (format == null) throw new IllegalArgumentException("dataFormat3d must not be null");
             this.cnn3dFormat = format;
+            this.cnn3dFormatSet = true;
             return (T) this;
         }
 

@@ -15,7 +15,8 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
  * and inference. With {@code runningStats(true)} (PyTorch's {@code track_running_stats=True}) each training step
  * averages the samples' statistics per channel, {@code mean ← decay·mean + (1 − decay)·avg_n μ_nc} and
  * {@code var ← decay·var + (1 − decay)·avg_n σ²_nc·m/(m − 1)}, and inference normalizes with them as batch norm does.
- * CNN, 3-D CNN and RNN input only (a feed-forward sample has one position per channel).
+ * CNN, 3-D CNN and RNN input only (a feed-forward sample has one position per channel): feed-forward input is refused
+ * in the network's input type and, as a 2-D array, at run time.
  *
  * <p>Defaults: no running statistics (decay 0.9 when on), ε 1e-5, γ = 1, β = 0 (learned). User guide:
  * {@code docs/group-norm.md}.
