@@ -106,8 +106,12 @@ public final class NormSource {
         builder.nIn(features());
         builder.eps(eps());
         if (builder instanceof BatchNorm.BaseBuilder<?> bb) decay().ifPresent(bb::decay);
-        builder.dataFormat(cnn2dFormat());
-        builder.rnnDataFormat(rnnFormat());
+        // a format the old layer had set on its builder stays set; one it took from its input type (or DL4J's layer's
+        // RNN default) is left to the input type when the converter knows it
+        AbstractNormLayer n = layer instanceof AbstractNormLayer a ? a : null;
+        if (inputType == null || n != null && n.isCnn2dFormatSet()) builder.dataFormat(cnn2dFormat());
+        if (n != null && (inputType == null || n.isRnnFormatSet())) builder.rnnDataFormat(n.getRnnFormat());
+        if (n != null && (inputType == null || n.isCnn3dFormatSet())) builder.dataFormat3d(n.getCnn3dFormat());
         double[] init = initialGammaBeta();
         builder.gammaInit(init[0]);
         builder.betaInit(init[1]);

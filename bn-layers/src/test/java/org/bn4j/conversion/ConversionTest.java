@@ -11,6 +11,15 @@ import org.bn4j.layers.LpBatchNorm;
 import org.bn4j.layers.NoisyBatchNorm;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -61,6 +70,30 @@ class ConversionTest {
         assertRel(bn4j.outputSingle(true, x), dl4j.outputSingle(true, x), 1e-12, "training mode");
         ZooConversionTest.assertParametersCarried(dl4j, bn4j);
         assertEquals(dl4j.getConfiguration().getIterationCount(), bn4j.getConfiguration().getIterationCount());
+    }
+
+    /**
+     * A batch norm that took NWC from its input type, converted with the input types known: the replacement takes NWC
+     * from its input type too (the converter sets only formats the old layer had set on its builder) and computes the
+     * same. (DL4J's own BatchNormalization does not take NWC sequences.)
+     */
+    @Test
+    void nwcFromTheInputTypeConvertsWithInputTypes() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(4).dataType(DataType.DOUBLE).updater(new Sgd(0.1)).list()
+                .layer(new SimpleRnn.Builder().nOut(4).activation(Activation.TANH).dataFormat(RNNFormat.NWC).build())
+                .layer(new BatchNorm.Builder().build())
+                .layer(new RnnOutputLayer.Builder(LossFunctions.LossFunction.MSE).nOut(2).activation(Activation.IDENTITY)
+                        .dataFormat(RNNFormat.NWC).build())
+                .setInputType(InputType.recurrent(3, 5, RNNFormat.NWC)).build();
+        MultiLayerNetwork source = new MultiLayerNetwork(conf);
+        source.init();
+        INDArray x = Nd4j.randn(DataType.DOUBLE, 6, 5, 3);
+        for (int i = 0; i < 3; i++) source.fit(x, Nd4j.randn(DataType.DOUBLE, 6, 5, 2));
+        MultiLayerNetwork converted = new NormConverter(NormSelector.all(), NormFactory.bn4j(BatchNorm.Builder::new))
+                .inputTypes(InputType.recurrent(3, 5, RNNFormat.NWC)).convert(source);
+        assertEquals(RNNFormat.NWC, ((BatchNorm) converted.getLayer(1).conf().getLayer()).getRnnFormat());
+        assertRel(converted.output(x, false), source.output(x, false), 1e-12, "inference");
+        assertRel(converted.output(x, true), source.output(x, true), 1e-12, "training mode");
     }
 
     /** ε, decay, the data format, initial γ/β and the layer's own updater carry over into a configuration. */

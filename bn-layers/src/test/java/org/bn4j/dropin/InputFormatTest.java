@@ -1,5 +1,8 @@
 package org.bn4j.dropin;
 
+import org.bn4j.convert.NormSelector;
+import org.bn4j.convert.NormFactory;
+import org.bn4j.convert.NormConverter;
 import org.bn4j.check.Exact;
 import org.bn4j.layers.AbstractNormLayer;
 import org.bn4j.layers.BatchNorm;
@@ -66,6 +69,23 @@ class InputFormatTest {
         MultiLayerNetwork net = new MultiLayerNetwork(conf);
         net.init();
         return net;
+    }
+
+    /** The converter keeps a 3-D format set on the old layer's builder, with and without the input types. */
+    @Test
+    void conversionKeepsAnExplicitFormat() {
+        MultiLayerNetwork net = net3d(NCDHW, 8, () -> new BatchNorm.Builder().dataFormat3d(NCDHW).build());
+        DataSet d = data3d(NCDHW, 4, 21);
+        net.fit(d);
+        for (boolean types : new boolean[]{false, true}) {
+            NormConverter c = new NormConverter(NormSelector.all(), NormFactory.bn4j(BatchNorm.Builder::new));
+            if (types) c = c.inputTypes(InputType.convolutional3D(NCDHW, SIDE, SIDE, SIDE, 1));
+            MultiLayerNetwork converted = c.convert(net);
+            BatchNorm bn = (BatchNorm) converted.getLayer(1).conf().getLayer();
+            assertEquals(NCDHW, bn.getCnn3dFormat(), "input types " + types);
+            assertTrue(bn.isCnn3dFormatSet(), "input types " + types);
+            Exact.assertSame(net.output(d.getFeatures()), converted.output(d.getFeatures()), "input types " + types);
+        }
     }
 
     private static DataSet data3d(Convolution3D.DataFormat format, int n, long seed) {
