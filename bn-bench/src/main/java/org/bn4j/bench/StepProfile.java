@@ -47,7 +47,7 @@ import java.util.Map;
  * interleaved round by round; medians over rounds are printed (see docs/cnn-speed.md).
  *
  * <pre>
- *   StepProfile [rounds=N] [parts=step,layers,ops,bpcheck,layoutcheck] [variants=none,dl4j-bn,bn]
+ *   StepProfile [rounds=N] [parts=step,layers,ops,dcheck,bpcheck,layoutcheck] [variants=none,dl4j-bn,bn]
  *               [settings=base,helpers-on,helpers,ws-none,nhwc,nhwc-helpers]
  * </pre>
  * Defaults: 5 rounds, parts step,layers,ops, all three variants, the six settings named above; {@code rounds=0}
@@ -70,8 +70,9 @@ import java.util.Map;
  *   <li>{@code ops}: ND4J's raw {@code conv2d}/{@code conv2d_bp} at the four convolution shapes (oneDNN, ND4J's
  *       built-in kernel with {@code Nd4j.getEnvironment().allowHelpers(false)}, and NHWC), {@code maxpool2d}/{@code
  *       maxpool2d_bp}, and the im2col, matrix products and col2im that DL4J's ConvolutionLayer runs without helpers.</li>
- *   <li>{@code bpcheck}: {@code conv2d_bp} through oneDNN and the built-in kernel, with and without a bias input,
- *       compared. {@code layoutcheck}: bn4j's and DL4J's batch norm on c-order input against the same values in
+ *   <li>{@code dcheck}: one step in float64 (built-in path) as the reference for conv1's weights after one step
+ *       with the float32 built-in path and with the float32 helpers, per variant. {@code bpcheck}: {@code conv2d_bp}
+ *       through oneDNN and the built-in kernel, with and without a bias input, compared. {@code layoutcheck}: bn4j's and DL4J's batch norm on c-order input against the same values in
  *       a permuted view.</li>
  * </ul>
  * See docs/cnn-speed.md for the figures.
@@ -134,6 +135,7 @@ public final class StepProfile {
         if (parts.contains("ops")) ops(rounds);
         if (parts.contains("bpcheck")) bpCheck();
         if (parts.contains("layoutcheck")) layoutCheck();
+        if (parts.contains("dcheck")) for (String vn : variants) doubleCheck(Variant.of(vn, SEED));
         System.out.printf(Locale.ROOT, "%nload average at end %s; wall time %.0f s%n", CoreProfile.loadAverage(),
                 (System.nanoTime() - t0) / 1e9);
     }
@@ -649,6 +651,31 @@ public final class StepProfile {
                 System.out.printf(Locale.ROOT, "   %-24s %-10s y %.3g, dx %.3g (max |dx| %.3g)%n", e.getKey(), names[i - 1],
                         maxAbsDiff(y[0], y[i]), maxAbsDiff(dx[0], dx[i]), dx[0].amaxNumber().doubleValue());
             }
+        }
+    }
+
+    /**
+     * One step of the network in float64 (built-in path) as the reference: how far conv1's weights after one
+     * step are from it with the float32 built-in path (base) and with the float32 oneDNN helpers.
+     */
+    static void doubleCheck(Variant v) {
+        MultiLayerNetwork ref = build(v, Setting.of("base"));
+        MultiLayerConfiguration dc = conf(v, Setting.of("base"));
+        dc.setDataType(DataType.DOUBLE);
+        for (NeuralNetConfiguration nc : dc.getConfs()) nc.setDataType(DataType.DOUBLE);
+        MultiLayerNetwork d = new MultiLayerNetwork(dc);
+        d.init();
+        d.setParams(ref.params().castTo(DataType.DOUBLE));
+        DataSet ds = batch(CNN2DFormat.NCHW);
+        d.fit(new DataSet(ds.getFeatures().castTo(DataType.DOUBLE), ds.getLabels().castTo(DataType.DOUBLE)));
+        INDArray wd = d.paramTable().get("0_W");
+        System.out.printf(Locale.ROOT, "%n== %s: conv1 W after one step against float64 (built-in path); largest |change| in float64 %.3g%n",
+                v.name(), maxAbsDiff(wd, ref.paramTable().get("0_W")));
+        for (String sn : List.of("base", "helpers")) {
+            MultiLayerNetwork n = build(v, Setting.of(sn));
+            copyParams(ref, n, Setting.of(sn));
+            n.fit(ds);
+            System.out.printf(Locale.ROOT, "   float32 %-8s max |diff| %.3g%n", sn, maxAbsDiff(wd, n.paramTable().get("0_W")));
         }
     }
 
