@@ -230,12 +230,15 @@ public final class NormCore {
         SDVariable g = w == null ? dy : dy.mul(w);
         SDVariable ga = spec.noise() == NormSpec.Noise.AFTER_AFFINE ? g.mul(s) : g;
 
-        SDVariable v = null, rstd = null, count = null, u = x, state = null, r = null, delta = null, live = null;
+        SDVariable v = null, rstd = null, count = null, u = x, mean = null, state = null, r = null, delta = null, live = null;
         Reductions red = null;
         if (spec.normalizes()) {
             red = reductions(sd, layout, dt);
             long[] st = layout.statsShape();
-            if (spec.center()) u = x.sub(in.ph(MEAN, st));
+            if (spec.center()) {
+                mean = in.ph(MEAN, st);
+                u = x.sub(mean);
+            }
             v = in.ph(V, st);
             if (spec.statistic().state() != null) state = in.ph(spec.statistic().state(), st);
             SDVariable rawCount = w == null ? null : in.ph(COUNT, layout.countShape());
@@ -306,7 +309,7 @@ public final class NormCore {
             SDVariable sumGxU = perFeature ? (factor == null ? sumGaU : sumGaU.mul(factor)) : red.sum(gx.mul(u));
             SDVariable c = sumGxU.mul(rstd.mul(rstd).mul(rstd)).mul(-0.5);
             if (live != null) c = c.mul(live);
-            SDVariable dvdu = stat.dvdu(sd, uw, v, count, state, w != null);
+            SDVariable dvdu = stat.dvdu(sd, red, uw, w, mean, v, count, state);
             if (w != null) dvdu = dvdu.mul(w);
             // g' ⊙ rstd, with g' = g_a ⊙ factor per feature: g_a ⊙ (factor ⊙ rstd)
             SDVariable gxRstd = perFeature ? ga.mul(factor == null ? rstd : factor.mul(rstd)) : gx.mul(rstd);

@@ -166,10 +166,32 @@ public final class Statistic implements Serializable {
     }
 
     /**
+     * Values of a group whose {@code |u|} lies within {@code TIE_ULPS · ulp · (|μ| + τ)} of the top-k threshold τ
+     * count as tied at τ ({@code ulp} of 1 in the compute type, μ the group's mean, 0 without centring). The margin
+     * covers the rounding of the computed u = x − μ̃: the two values of a group of two have |u_1| = |u_2| exactly, but
+     * their computed values differ by up to about {@code ulp · (|μ| + τ)} (the rounding of the mean and of the
+     * subtractions).
+     */
+    static final double TIE_ULPS = 4;
+
+    /**
      * {@code ∂v/∂u} elementwise, given the forward's {@code v} and {@link #state()} (keepDims shape, null if the
      * statistic has none); the caller multiplies by the mask weights. Finite for constant groups (u = 0, v = 0).
+     *
+     * <p>Top-k gives the symmetric subgradient at ties: with τ the k-th largest {@code |u|} of the group and k' the
+     * number of values T averages (k, or min(count, k) with a mask), {@code ∂v/∂u_i = 2C²T/k' · sign(u_i) · a_i}
+     * where a_i = 1 for {@code |u_i|} above τ, a_i = (k' − n_above)/n_at for each of the n_at (unmasked) values tied
+     * at τ ({@link #TIE_ULPS}), and 0 below. Without ties this is the derivative; a group of two under top-1
+     * (T = |x_1 − x_2|/2) gets weight 1/2 for each value, its true derivative. User guide: {@code docs/lp-batch-norm.md}.
+     *
+     * @param red   the group reductions of the graph (the tie counts are sums over a group)
+     * @param u     the (centred) input, masked elements multiplied by their (zero) weight
+     * @param w     the mask weights (null without a mask)
+     * @param mean  the group means (null without centring)
      */
-    SDVariable dvdu(SameDiff sd, SDVariable u, SDVariable v, SDVariable count, SDVariable threshold, boolean masked) {
+    SDVariable dvdu(SameDiff sd, Reductions red, SDVariable u, SDVariable w, SDVariable mean, SDVariable v,
+                    SDVariable count, SDVariable threshold) {
+        boolean masked = w != null;
         switch (kind) {
             case VARIANCE:
                 return u.mul(count.rdiv(2.0));
@@ -187,20 +209,28 @@ public final class Statistic implements Serializable {
                 return shape.mul(coef);
             }
             default: {
-                // v = c² T²  =>  dv/du_i = 2 c² T / k' · sign(u_i) · [|u_i| >= τ],  with c T = sqrt(v), k' the values averaged
+                // v = c² T²  =>  dv/du_i = 2 c² T / k' · sign(u_i) · a_i,  with c T = sqrt(v), k' the values averaged and
+                // a_i the share of value i in the selection: 1 above τ, (k' − n_above) / n_at at τ (ties), 0 below
+                DataType dt = u.dataType();
                 SDVariable ct = sd.math.sqrt(v);
                 SDVariable coef = gaussianConstant ? ct.mul(topKConstant(sd, count)) : ct;
+                SDVariable kk = k == 1 ? null : masked ? sd.math.min(count, scalar(sd, k, count.dataType())) : scalar(sd, k, dt);
+                coef = k == 1 ? coef.mul(2.0) : masked ? coef.mul(2.0).div(kk) : coef.mul(2.0 / k);
+                SDVariable absU = sd.math.abs(u);
+                // the tie margin h = TIE_ULPS·ulp·(|μ| + τ); a constant group (τ = 0, u = 0) ties entirely, with sign(u) = 0
+                SDVariable h = (mean == null ? threshold : sd.math.abs(mean).add(threshold)).mul(TIE_ULPS * ulp(dt));
+                SDVariable at = absU.gte(threshold.sub(h)).castTo(dt);
+                SDVariable above = null;
                 if (k > 1) {
-                    coef = masked ? coef.mul(2.0).div(sd.math.min(count, scalar(sd, k, count.dataType()))) : coef.mul(2.0 / k);
-                    SDVariable selected = sd.math.abs(u).gte(threshold).castTo(u.dataType());
-                    return sd.math.sign(u).mul(selected).mul(coef);
+                    above = absU.gt(threshold.add(h)).castTo(dt);
+                    at = at.sub(above);
                 }
-                // k = 1: every |u_i| <= τ, so r = u/τ lies in [-1, 1] and is ±1 exactly where |u_i| = τ. step(r², cut) is 1
-                // there and 0 elsewhere; times r it is sign(u_i)·[|u_i| = τ]. Four passes of plain arithmetic, where abs,
-                // a comparison, a cast and sign were six. The cut leaves a few ulps of room, and τ is kept from 0 (a
-                // constant group: u = 0, dv/du = 0).
-                SDVariable r = u.div(sd.scalarMax(threshold, tiny(u.dataType())));
-                return sd.math.step(r.mul(r), 1 - 4 * ulp(u.dataType())).mul(r).mul(coef.mul(2.0));
+                if (masked) at = at.mul(w);    // masked values (u = 0) are never above τ + h, but may be within h of τ = 0
+                // at least one value ties at τ (τ is one of them): the maximum with 1 only keeps a constant group from 0/0
+                SDVariable nAt = sd.scalarMax(red.sum(at), 1.0);
+                SDVariable share = k == 1 ? nAt.rdiv(1.0) : kk.sub(red.sum(above)).div(nAt);
+                SDVariable weight = k == 1 ? at.mul(share) : at.mul(share).add(above);
+                return sd.math.sign(u).mul(weight).mul(coef);
             }
         }
     }

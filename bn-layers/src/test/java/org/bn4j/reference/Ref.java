@@ -57,6 +57,15 @@ public final class Ref {
     public enum StatKind { VARIANCE, LP, TOPK }
 
     /**
+     * TOPK's tie margin in units of double's ulp of 1: a value whose |u| is within
+     * {@code TIE_ULPS · 2^-52 · (|μ| + τ)} of the threshold τ (the k-th largest |u| of its group; μ the group's mean,
+     * 0 without centring) ties at τ. It is the library's margin ({@code Statistic.TIE_ULPS}, 4 ulps of the compute
+     * type), here in double: the reference's two-pass mean leaves the two values of a group of two (|u_1| = |u_2| in
+     * exact arithmetic) within a few double ulps of each other.
+     */
+    static final double TIE_ULPS = 4;
+
+    /**
      * A statistic: its kind, p (LP only; 2 for VARIANCE, +∞ for TOPK), k (TOPK only; 0 otherwise)
      * and whether the Gaussian-consistency constant is applied (LP/TOPK; always false for
      * VARIANCE).
@@ -212,8 +221,10 @@ public final class Ref {
      *   dx_i = du_i − (w_i / m) Σ_group du
      * </pre>
      * with ∂v/∂u_i = 2 w_i u_i / m (VARIANCE); 2 C² / m · M_p^(2/p − 1) · w_i |u_i|^(p−1) sign(u_i)
-     * (LP); 2 C² T / k · sign(u_i) for the top-k elements and 0 elsewhere (TOPK, k the number of
-     * elements averaged). Parameters as in {@link #forward}; {@code dy} has x's shape.
+     * (LP); 2 C² T / k · sign(u_i) · a_i (TOPK, k the number of elements averaged), with a_i = 1 above
+     * the k-th largest |u| (the threshold τ), a_i = (k − n_above)/n_at for each of the n_at elements tied at τ
+     * (within {@link #TIE_ULPS}; the symmetric subgradient, the derivative where nothing ties) and 0 below.
+     * Parameters as in {@link #forward}; {@code dy} has x's shape.
      */
     public static Bwd backward(double[] x, int[] shape, int[] reduceAxes, int paramAxis,
                                double[] weights, double[] gamma, double[] beta, Stat stat, double eps,
@@ -319,7 +330,7 @@ public final class Ref {
                 return 2.0 * c2 / m * Math.pow(mp, 2.0 / p - 1.0) * w * Math.pow(Math.abs(u), p - 1.0) * Math.signum(u);
             }
             case TOPK:
-                return st.inTop[i] ? 2.0 * c2 * st.t[g] / st.kEff[g] * Math.signum(u) : 0.0;
+                return st.topWeight[i] == 0.0 ? 0.0 : 2.0 * c2 * st.t[g] / st.kEff[g] * st.topWeight[i] * Math.signum(u);
             default:
                 throw new IllegalStateException();
         }
@@ -1024,7 +1035,7 @@ public final class Ref {
         double[] mp;     // LP: M_p per group
         double[] t;      // TOPK: T per group
         int[] kEff;      // TOPK: number of elements averaged per group
-        boolean[] inTop; // TOPK: element is among its group's top k
+        double[] topWeight; // TOPK: element's share of the top k (1 above the threshold, (k − above)/tied at it, 0 below)
         double[] u;      // per element: x − μ
         double[] uUsed;  // per element: x − the mean used (the running mean in a frozen group)
         double[] dUsed;  // per group: sqrt(v + ε) of the v used
@@ -1108,7 +1119,7 @@ public final class Ref {
             case TOPK: {
                 st.t = new double[ng];
                 st.kEff = new int[ng];
-                st.inTop = new boolean[n];
+                st.topWeight = new double[n];
                 List<List<Integer>> members = new ArrayList<>();
                 for (int g = 0; g < ng; g++) {
                     members.add(new ArrayList<>());
@@ -1128,8 +1139,21 @@ public final class Ref {
                     int k = Math.min(stat.k(), mem.size());
                     double s = 0.0;
                     for (int r = 0; r < k; r++) {
-                        st.inTop[mem.get(r)] = true;
                         s += Math.abs(st.u[mem.get(r)]);
+                    }
+                    // the symmetric subgradient: values within TIE_ULPS double ulps · (|μ| + τ) of the threshold τ (the
+                    // k-th largest |u|) tie and share the k − (number above) places left equally
+                    double tau = Math.abs(st.u[mem.get(k - 1)]);
+                    double h = TIE_ULPS * Math.ulp(1.0) * (Math.abs(st.mean[g]) + tau);
+                    int above = 0, tied = 0;
+                    for (int i : mem) {
+                        double a = Math.abs(st.u[i]);
+                        if (a > tau + h) above++;
+                        else if (a >= tau - h) tied++;
+                    }
+                    for (int i : mem) {
+                        double a = Math.abs(st.u[i]);
+                        st.topWeight[i] = a > tau + h ? 1.0 : a >= tau - h ? (double) (k - above) / tied : 0.0;
                     }
                     st.kEff[g] = k;
                     st.t[g] = s / k;
