@@ -121,11 +121,19 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
 
     /** The type the graphs compute in: the network's, float32 for float16 and bfloat16. */
     private DataType computeType() {
-        return switch (dataType) {
-            case DOUBLE, FLOAT -> dataType;
+        return computeType(dataType, layerConf().describe() + " " + layerId());
+    }
+
+    /**
+     * The type a layer's graphs compute in for a network of type {@code dt}: double and float as they are, float32 for
+     * float16 and bfloat16 (the output goes back to the network's type); other types are refused, naming {@code who}.
+     */
+    static DataType computeType(DataType dt, String who) {
+        return switch (dt) {
+            case DOUBLE, FLOAT -> dt;
             case HALF, BFLOAT16 -> DataType.FLOAT;
-            default -> throw new IllegalStateException(layerConf().describe() + " " + layerId()
-                    + ": expected a floating-point network (double, float, half or bfloat16), got " + dataType);
+            default -> throw new IllegalStateException(who + ": expected a floating-point network (double, float, half or "
+                    + "bfloat16), got " + dt);
         };
     }
 

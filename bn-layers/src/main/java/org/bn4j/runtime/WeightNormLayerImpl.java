@@ -73,12 +73,7 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
 
     /** The type the graphs compute in: the network's, float32 for float16 and bfloat16 networks. */
     private DataType computeType() {
-        return switch (dataType) {
-            case DOUBLE, FLOAT -> dataType;
-            case HALF, BFLOAT16 -> DataType.FLOAT;
-            default -> throw new IllegalStateException(layerConf().describe() + " " + layerId()
-                    + ": expected a floating-point network (double, float, half or bfloat16), got " + dataType);
-        };
+        return NormLayerImpl.computeType(dataType, layerConf().describe() + " " + layerId());
     }
 
     /** The type of the output and the input gradient: the input's if it is floating-point, else the network's. */
