@@ -150,7 +150,7 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         INDArray y = out.dataType() == cdt ? out.reshape('c', iv.view()) : detached(cdt, iv.view());
         Forward f = forward(training, x, mask, iv, y);
         if (recompute != null && f.training() && f.mode() == Mode.BATCH) {
-            recompute.steps = enter(cumulativeRule(), f.segments(), recompute.mean, recompute.var, recompute.steps);
+            recompute.steps = enter(runningRule(true), f.segments(), recompute.mean, recompute.var, recompute.steps);
         }
         if (y.dataType() != out.dataType()) out.assign(y.reshape('c', out.shape()));
         IActivation act = c.activation();
@@ -368,10 +368,7 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
 
     /** Applies the pending batch statistics to the running statistics they were taken against ({@link RunningStats}). */
     private void updateRunningStats(Pending p) {
-        AbstractNormLayer c = layerConf();
-        NormSpec spec = c.normSpec();
-        RunningStats rule = new RunningStats(c.getDecay(), c.isCumulative(), c.averagesGroups(), spec.center(),
-                spec.minCount());
+        RunningStats rule = runningRule(layerConf().isCumulative());
         double[] runMean = p.mean() == null ? null : p.mean().clone();
         double[] runVar = p.var().clone();
         long steps = enter(rule, p.segments(), runMean, runVar, p.steps());
@@ -386,11 +383,11 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         if (stepsParam != null) stepsParam.assign(steps);
     }
 
-    /** The layer's running rule with the cumulative average in place of its own (for {@link #startRecompute}). */
-    private RunningStats cumulativeRule() {
+    /** The layer's running rule, with its exponential or the cumulative average ({@link #startRecompute} asks for the latter). */
+    private RunningStats runningRule(boolean cumulative) {
         AbstractNormLayer c = layerConf();
         NormSpec spec = c.normSpec();
-        return new RunningStats(c.getDecay(), true, c.averagesGroups(), spec.center(), spec.minCount());
+        return new RunningStats(c.getDecay(), cumulative, c.averagesGroups(), spec.center(), spec.minCount());
     }
 
     /** Enters the batch statistics of a forward's segments into running statistics under a rule; returns the new count. */
