@@ -144,7 +144,7 @@ public class CompareCommand implements Callable<Integer> {
         FashionMnist data = r.data();
         Comparison.Settings s = r.settings();
         Comparison.Plan p = s.plan();
-        String sweepTest = p.sweepTest() >= data.test().size() ? "the whole test set" : "the first " + p.sweepTest() + " test images";
+        String sweepTest = p.sweepTestImages(data.test().size());
         rep.heading("Setup");
         rep.text("- " + opts.protocol(common) + (p.trainEval() > 0 ? "; training accuracy "
                 + "on the first " + p.trainEval() + " training images after every epoch (epochs.csv)" : "") + ".");

@@ -71,6 +71,11 @@ public final class Comparison {
      * @param sweepTest     test images the sweep runs are evaluated on
      */
     public record Plan(int epochs, int trainExamples, int trainEval, int lrExamples, int batchExamples, int sweepTest) {
+        /** What the sweeps are evaluated on, in words: "the whole test set" or "the first N test images". */
+        public String sweepTestImages(int testImages) {
+            return sweepTest >= testImages ? "the whole test set" : "the first " + sweepTest + " test images";
+        }
+
         /**
          * {@code compare}'s default, the README's main job (its measured time is in bn-examples/README.md): one pass
          * over the first 30,000 training images in the accuracy part; the small-batch part over 1,000 images, because at

@@ -619,7 +619,7 @@ public final class ModelCompare {
         FashionMnist data = r.data();
         Comparison.Settings s = r.settings();
         Comparison.Plan p = s.plan();
-        String sweepTest = p.sweepTest() >= data.test().size() ? "the whole test set" : "the first " + p.sweepTest() + " test images";
+        String sweepTest = p.sweepTestImages(data.test().size());
         rep.heading("Setup");
         rep.text("- Model: " + source + " (" + model.getClass().getSimpleName() + ", " + model.numParams() + " parameters); "
                 + "normalization layers replaced: " + normLayers + ".");
