@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 import org.bn4j.examples.data.FashionMnist;
+import org.bn4j.examples.util.Seeds;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -30,12 +31,61 @@ public class CommonOptions {
                     + "bundled subset. Default: " + FashionMnist.SYSTEM_DIR_NAME + " if present, else the bundled subset.")
     public String data;
 
+    @Option(names = "--seeds", paramLabel = "N",
+            description = "Run N times, with seeds --seed, --seed + 1, ..., each into DIR/seed-S, and summarize them in "
+                    + "DIR/summary.md: every figure as mean ± standard deviation over the seeds, every verdict per seed "
+                    + "(default: 1, or 3 with --paper).")
+    public Integer seeds;
+
     @Option(names = "--no-progress", description = "No progress bar; print one line per epoch instead.")
     public boolean noProgress;
 
     /** The output directory: {@code --out}, or {@code results/<command name>}. */
     public Path outDir() {
         return out != null ? out : Path.of("results", mixee.name());
+    }
+
+    /** A command's work for one seed, writing its results to {@code dir}. */
+    @FunctionalInterface
+    public interface SeedRun {
+        void run(Path dir) throws Exception;
+    }
+
+    /**
+     * Runs {@code work} once per seed ({@code --seeds}, else {@code defaultSeeds}): with one seed into {@link #outDir},
+     * with several into its {@code seed-S} subdirectories ({@link #seed} set to S for each), then writes their summary
+     * ({@link Seeds}). Returns the command's exit code.
+     */
+    public int eachSeed(int defaultSeeds, SeedRun work) throws Exception {
+        Path dir = outDir();
+        java.nio.file.Files.createDirectories(dir);
+        int n = seeds != null ? seeds : defaultSeeds;
+        if (n < 1) {
+            throw new picocli.CommandLine.ParameterException(mixee.commandLine(), "--seeds must be at least 1, got " + n);
+        }
+        if (n == 1) {
+            work.run(dir);
+            return 0;
+        }
+        long first = seed;
+        java.util.List<Long> list = new java.util.ArrayList<>();
+        java.util.List<Path> dirs = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                seed = first + i;
+                Path d = dir.resolve("seed-" + seed);
+                java.nio.file.Files.createDirectories(d);
+                System.out.println("=== seed " + seed + " (" + (i + 1) + " of " + n + "), into " + d);
+                work.run(d);
+                list.add(seed);
+                dirs.add(d);
+            }
+        } finally {
+            seed = first;
+        }
+        Seeds.summarize(dir, dirs, list, commandLine());
+        System.out.println("Wrote the summary of " + n + " seeds: " + dir.resolve("summary.md").toAbsolutePath());
+        return 0;
     }
 
     /** The command as typed: {@code bn4j-examples <command> <arguments>} (the whole command line's arguments). */

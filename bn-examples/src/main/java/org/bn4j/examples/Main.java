@@ -9,6 +9,7 @@ import org.bn4j.examples.experiments.LandscapeCommand;
 import org.bn4j.examples.experiments.LpCommand;
 import org.bn4j.examples.experiments.NoiseCommand;
 import org.bn4j.examples.experiments.SaturationCommand;
+import org.bn4j.examples.util.OneDnnHelpers;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -39,6 +40,7 @@ public class Main implements Runnable {
     /** Runs the command line and returns the exit code (no System.exit; for tests). */
     public static int run(String... args) {
         System.setProperty("java.awt.headless", "true");
+        OneDnnHelpers.enableUnlessSet();
         if (System.getenv("OMP_NUM_THREADS") == null) {
             System.err.println("Note: OMP_NUM_THREADS is not set, so ND4J runs one thread per core; on a busy machine "
                     + "OMP_NUM_THREADS=1 is often several times faster (measured in docs/experiments.md).");

@@ -96,8 +96,10 @@ public class CompareCommand implements Callable<Integer> {
                         + "compare's MLP, whose norm layer gets feature vectors [N, " + hidden + "]: " + e.getMessage());
             }
         }
-        Path dir = common.outDir();
-        Files.createDirectories(dir);
+        return common.eachSeed(1, dir -> run(dir, updater));
+    }
+
+    private void run(Path dir, IUpdater updater) throws IOException {
         FashionMnist data = common.loadData();
         boolean subset = data.isSubset();
         data = opts.limit(data, common);
@@ -108,7 +110,7 @@ public class CompareCommand implements Callable<Integer> {
                         + "%d epoch(s) over %d training images, tested on %d; seed %d%n", opts.protocolName(common), hidden,
                 updaterText(), opts.batch, plan.epochs(), plan.trainExamples(), data.test().size(), common.seed);
         List<Comparison.Run> runs = new ArrayList<>();
-        for (Variant v : vs) {
+        for (Variant v : Variant.parse(variants, common.seed)) { // per seed: the noise seed of noisy, noise
             runs.add(new Comparison.Run(v.name(), v.describe(), u -> net(v, u)));
         }
         Comparison.Result r = Comparison.run(dir, data, s, runs);
@@ -116,7 +118,6 @@ public class CompareCommand implements Callable<Integer> {
         summary(r).write(dir.resolve("summary.md"));
         System.out.println();
         System.out.println("Wrote " + dir.toAbsolutePath() + "/{epochs.csv,steps.csv,lr_sweep.csv,batch_sizes.csv,*.png,summary.md}");
-        return 0;
     }
 
     private MultiLayerNetwork net(Variant v, IUpdater u) {

@@ -74,21 +74,27 @@ public class CompareModelCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
         IUpdater updater;
-        ModelCompare mc;
         try {
             opts.validate();
             updater = updater();
             if (!init.equals("fresh") && !init.equals("model")) {
                 throw new IllegalArgumentException("--init: expected fresh or model, got " + init);
             }
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, "compare-model: " + e.getMessage(), e);
+        }
+        return common.eachSeed(1, dir -> run(cl, updater, dir));
+    }
+
+    private void run(CommandLine cl, IUpdater updater, Path dir) throws Exception {
+        ModelCompare mc;
+        try {
             Model model = ModelCompare.load(modelSpec);
             mc = ModelCompare.of(model, modelSpec, variants != null ? variants : ModelCompare.DEFAULT_VARIANTS,
                     variants == null, common.seed, init.equals("model"));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, "compare-model: " + e.getMessage(), e);
         }
-        Path dir = common.outDir();
-        Files.createDirectories(dir);
         FashionMnist data = common.loadData();
         boolean subset = data.isSubset();
         data = opts.limit(data, common);
@@ -107,7 +113,6 @@ public class CompareModelCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "compare-model: " + e.getMessage(), e);
         }
         mc.report(r, dir, common.commandLine());
-        return 0;
     }
 
     private IUpdater updater() {

@@ -27,6 +27,17 @@ public class CnnOptions {
     public static final String DEFAULT_SIZE = "14:8:16:64";
     public static final String QUICK_SIZE = "14:4:8:16";
 
+    /** The paper-sized setup of {@code --paper}. */
+    public static final String PAPER_SIZE = "28:16:32:128";
+    public static final int PAPER_STEPS = 1000;
+    public static final int PAPER_PROBE_EVERY = 50;
+    public static final int PAPER_SEEDS = 3;
+
+    @Option(names = "--paper", description = "The paper-sized setup: --size " + PAPER_SIZE + " --steps " + PAPER_STEPS
+            + " --probe-every " + PAPER_PROBE_EVERY + " and --seeds " + PAPER_SEEDS + " (options given as well win). "
+            + "Run times: docs/experiments.md.")
+    boolean paper;
+
     @Option(names = "--size", paramLabel = "S:C1:C2:D",
             description = "VGG-mini size: input side (28, or 14 = 2x2-averaged images), channels of the two conv pairs, "
                     + "dense width. Standard: 28:16:32:128. Default: " + DEFAULT_SIZE + " (" + QUICK_SIZE + " with --quick).")
@@ -49,12 +60,15 @@ public class CnnOptions {
             description = "Steps between evaluations on 1,000 training and 1,000 test images (default: 50; 6 with --quick).")
     Integer evalEvery;
 
+    /** The layer helpers of the last network built ({@link org.bn4j.examples.util.OneDnnHelpers#describe}). */
+    private String helpers = "";
+
     public VggMini.Size size(boolean quick) {
-        return VggMini.Size.parse(size != null ? size : quick ? QUICK_SIZE : DEFAULT_SIZE);
+        return VggMini.Size.parse(size != null ? size : paper ? PAPER_SIZE : quick ? QUICK_SIZE : DEFAULT_SIZE);
     }
 
     public int steps(boolean quick) {
-        return steps != null ? steps : quick ? 12 : 300;
+        return steps != null ? steps : paper ? PAPER_STEPS : quick ? 12 : 300;
     }
 
     public int batch(boolean quick) {
@@ -62,11 +76,16 @@ public class CnnOptions {
     }
 
     public int probeEvery(boolean quick) {
-        return probeEvery != null ? probeEvery : quick ? 6 : defaultProbeEvery;
+        return probeEvery != null ? probeEvery : paper ? PAPER_PROBE_EVERY : quick ? 6 : defaultProbeEvery;
     }
 
     public int evalEvery(boolean quick) {
         return evalEvery != null ? evalEvery : quick ? 6 : 50;
+    }
+
+    /** Seeds run when {@code --seeds} is not given: {@value #PAPER_SEEDS} with {@code --paper}, else 1. */
+    public int seeds() {
+        return paper ? PAPER_SEEDS : 1;
     }
 
     /** Loads the data for these options ({@code --quick}: the first 2,000 / 500 images). */
@@ -81,7 +100,9 @@ public class CnnOptions {
     /** A fresh VGG-mini for this variant and learning rate, seeded with {@code seed}. */
     public MultiLayerNetwork net(Variant v, double lr, long seed, boolean quick) {
         Nd4j.getRandom().setSeed(seed);
-        return VggMini.build(v, new Sgd(lr), seed, size(quick));
+        MultiLayerNetwork net = VggMini.build(v, new Sgd(lr), seed, size(quick));
+        helpers = org.bn4j.examples.util.OneDnnHelpers.describe(net);
+        return net;
     }
 
     /**
@@ -115,6 +136,7 @@ public class CnnOptions {
                         + "batch %d of distinct images drawn at random, %d steps; Xavier uniform init; no bias before a norm "
                         + "layer; evaluations every %d steps on the first %d training and %d test images (inference "
                         + "mode), final test accuracy on the whole test set (%d images)",
-                size(quick).describe(), data.describe(), lrs, batch(quick), steps(quick), evalEvery(quick), n, n, data.testSize());
+                size(quick).describe(), data.describe(), lrs, batch(quick), steps(quick), evalEvery(quick), n, n, data.testSize())
+                + (helpers.isEmpty() ? "" : "; " + helpers);
     }
 }

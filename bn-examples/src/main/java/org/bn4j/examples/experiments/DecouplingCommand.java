@@ -63,10 +63,7 @@ public class DecouplingCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path dir = common.outDir();
-        Files.createDirectories(dir);
-        report(run(dir), dir);
-        return 0;
+        return common.eachSeed(1, dir -> report(run(dir), dir));
     }
 
     /** Runs both methods on the least-squares problem, writing decoupling.csv. */

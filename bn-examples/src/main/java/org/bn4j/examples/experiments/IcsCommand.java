@@ -80,10 +80,7 @@ public class IcsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         cnn.defaultProbeEvery = 50; // an ICS probe costs one gradient per watched layer
-        Path dir = common.outDir();
-        Files.createDirectories(dir);
-        report(run(dir), dir);
-        return 0;
+        return common.eachSeed(cnn.seeds(), dir -> report(run(dir), dir));
     }
 
     /** Trains both networks with and without batch norm under the ICS probe, writing their CSV files. */

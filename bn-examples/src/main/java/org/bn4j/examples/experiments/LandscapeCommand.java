@@ -47,10 +47,7 @@ public class LandscapeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path dir = common.outDir();
-        Files.createDirectories(dir);
-        report(run(dir), dir);
-        return 0;
+        return common.eachSeed(cnn.seeds(), dir -> report(run(dir), dir));
     }
 
     /** Trains every run with the landscape probe, writing steps.csv, evals.csv and landscape.csv. */

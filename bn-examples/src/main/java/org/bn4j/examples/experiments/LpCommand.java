@@ -73,10 +73,7 @@ public class LpCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         cnn.defaultProbeEvery = 50; // keeps the default run within 15 minutes on 2 cores
-        Path dir = common.outDir();
-        Files.createDirectories(dir);
-        report(run(dir), dir);
-        return 0;
+        return common.eachSeed(cnn.seeds(), dir -> report(run(dir), dir));
     }
 
     /** Trains the CNN runs with the landscape probe and the deep linear runs, writing their CSV files. */

@@ -67,10 +67,7 @@ public class NoiseCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path dir = common.outDir();
-        Files.createDirectories(dir);
-        report(run(dir), dir);
-        return 0;
+        return common.eachSeed(cnn.seeds(), dir -> report(run(dir), dir));
     }
 
     /** Trains every run with the activation probe, writing steps.csv, evals.csv and activations.csv. */

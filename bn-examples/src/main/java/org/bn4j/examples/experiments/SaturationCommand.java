@@ -87,10 +87,7 @@ public class SaturationCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path dir = common.outDir();
-        Files.createDirectories(dir);
-        report(run(dir), dir);
-        return 0;
+        return common.eachSeed(1, dir -> report(run(dir), dir));
     }
 
     /** Trains every run with the probes, writing epochs.csv, saturation.csv and gradient_norms.csv. */

@@ -10,10 +10,20 @@ import java.util.Locale;
 
 import org.nd4j.linalg.factory.Nd4j;
 
-/** The {@code summary.md} of a command: a title, verdict lines, tables, images and the setup, in that order. */
+/**
+ * The {@code summary.md} of a command: a title, verdict lines, tables, images and the setup, in that order. Beside it,
+ * {@link #write} puts {@code summary.csv}: the verdicts and the table cells as data, from which {@link Seeds}
+ * summarizes several seeds' runs.
+ */
 public final class Report {
 
+    /** Columns of {@code summary.csv}: verdict rows (index, claim, outcome, measured) and table cells (index, row, column, text). */
+    static final String[] CSV_COLUMNS = {"kind", "index", "row", "column", "value"};
+
     private final StringBuilder md = new StringBuilder();
+    private final List<List<String>> data = new java.util.ArrayList<>();
+    private int verdicts;
+    private int tables;
 
     /**
      * @param title       heading
@@ -27,7 +37,9 @@ public final class Report {
 
     /** Outcome of checking a published claim. */
     public enum Outcome {
-        HELD("held"), NOT_HELD("did not hold"), PARTLY("held in part");
+        HELD("held"), NOT_HELD("did not hold"), PARTLY("held in part"),
+        /** Over several seeds: the seeds' outcomes differ (see {@link Seeds}). */
+        SEEDS_DISAGREE("the seeds disagree");
 
         private final String text;
 
@@ -52,6 +64,8 @@ public final class Report {
     public Report verdict(String claim, Outcome outcome, String measured) {
         md.append("- **Verdict: ").append(outcome.text()).append(".** Claim: ").append(claim).append(" Measured: ")
                 .append(measured).append("\n");
+        data.add(List.of("verdict", String.valueOf(verdicts), claim, outcome.name(), measured));
+        verdicts++;
         return this;
     }
 
@@ -74,10 +88,14 @@ public final class Report {
     public Report table(List<String> header, List<List<String>> rows) {
         md.append("\n| ").append(String.join(" | ", header)).append(" |\n|");
         md.append("---|".repeat(header.size())).append("\n");
-        for (List<String> r : rows) {
-            md.append("| ").append(String.join(" | ", r)).append(" |\n");
+        for (int i = 0; i < rows.size(); i++) {
+            md.append("| ").append(String.join(" | ", rows.get(i))).append(" |\n");
+            for (int j = 0; j < header.size(); j++) {
+                data.add(List.of("table", String.valueOf(tables), String.valueOf(i), header.get(j), rows.get(i).get(j)));
+            }
         }
         md.append("\n");
+        tables++;
         return this;
     }
 
@@ -89,8 +107,14 @@ public final class Report {
         return this;
     }
 
+    /** Writes the markdown to {@code file} and the data to {@code summary.csv} beside it. */
     public Path write(Path file) throws IOException {
         Files.writeString(file, md.toString());
+        try (org.apache.commons.csv.CSVPrinter csv = new org.apache.commons.csv.CSVPrinter(
+                Files.newBufferedWriter(file.resolveSibling("summary.csv")),
+                org.apache.commons.csv.CSVFormat.DEFAULT.builder().setHeader(CSV_COLUMNS).build())) {
+            csv.printRecords(data);
+        }
         return file;
     }
 

@@ -1,0 +1,139 @@
+package org.bn4j.examples.util;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVRecord;
+import org.apache.commons.math3.stat.descriptive.DescriptiveStatistics;
+
+/**
+ * The summary of one command run with several seeds: from each seed's {@code summary.csv} (written by {@link Report}),
+ * every verdict with its outcome per seed, and every table with each numeric cell as mean ± standard deviation over
+ * the seeds and its range. A verdict holds over the seeds only when it held in every seed; when the seeds disagree it
+ * is {@link Report.Outcome#SEEDS_DISAGREE}.
+ */
+public final class Seeds {
+
+    private Seeds() {
+    }
+
+    /**
+     * Writes {@code dir/summary.md} (and its {@code summary.csv}) from the runs in {@code seedDirs}, which hold the
+     * same command's results for the seeds {@code seeds}.
+     */
+    public static Report summarize(Path dir, List<Path> seedDirs, List<Long> seeds, String commandLine) throws IOException {
+        List<Map<String, List<CSVRecord>>> runs = new ArrayList<>();
+        for (Path d : seedDirs) {
+            runs.add(read(d.resolve("summary.csv")));
+        }
+        String title = Files.readAllLines(seedDirs.get(0).resolve("summary.md")).get(0).replaceFirst("^# ", "");
+        Report rep = new Report(title + " — " + seeds.size() + " seeds", commandLine);
+        StringBuilder links = new StringBuilder("Seeds ");
+        for (int i = 0; i < seeds.size(); i++) {
+            String rel = dir.relativize(seedDirs.get(i)).toString();
+            links.append(i == 0 ? "" : ", ").append("[").append(seeds.get(i)).append("](").append(rel).append("/summary.md)");
+        }
+        rep.text(links + ": each seed's own summary, plots and CSV files. A verdict below holds when it held in every "
+                + "seed; figures are mean ± standard deviation over the seeds, with the range in brackets.\n");
+        verdicts(rep, runs, seeds);
+        tables(rep, runs);
+        rep.write(dir.resolve("summary.md"));
+        return rep;
+    }
+
+    private static Map<String, List<CSVRecord>> read(Path csv) throws IOException {
+        Map<String, List<CSVRecord>> byKind = new LinkedHashMap<>();
+        try (Reader r = Files.newBufferedReader(csv)) {
+            for (CSVRecord rec : CSVFormat.DEFAULT.builder().setHeader(Report.CSV_COLUMNS).setSkipHeaderRecord(true).build().parse(r)) {
+                byKind.computeIfAbsent(rec.get("kind"), k -> new ArrayList<>()).add(rec);
+            }
+        }
+        return byKind;
+    }
+
+    private static void verdicts(Report rep, List<Map<String, List<CSVRecord>>> runs, List<Long> seeds) {
+        List<CSVRecord> first = runs.get(0).getOrDefault("verdict", List.of());
+        for (int v = 0; v < first.size(); v++) {
+            String claim = first.get(v).get("row");
+            List<Report.Outcome> outcomes = new ArrayList<>();
+            StringBuilder per = new StringBuilder();
+            for (int s = 0; s < runs.size(); s++) {
+                CSVRecord rec = find(runs.get(s).getOrDefault("verdict", List.of()), claim);
+                Report.Outcome o = rec == null ? null : Report.Outcome.valueOf(rec.get("column"));
+                outcomes.add(o);
+                per.append(s == 0 ? "" : "; ").append("seed ").append(seeds.get(s)).append(": ")
+                        .append(o == null ? "not decided" : o.text()).append(rec == null ? "" : " (" + rec.get("value") + ")");
+            }
+            boolean same = outcomes.stream().distinct().count() == 1 && outcomes.get(0) != null;
+            rep.verdict(claim, same ? outcomes.get(0) : Report.Outcome.SEEDS_DISAGREE, per.toString());
+        }
+    }
+
+    private static CSVRecord find(List<CSVRecord> verdicts, String claim) {
+        return verdicts.stream().filter(r -> r.get("row").equals(claim)).findFirst().orElse(null);
+    }
+
+    private static void tables(Report rep, List<Map<String, List<CSVRecord>>> runs) {
+        // table index -> (row, column) -> one text per seed
+        Map<String, Map<String, Map<String, List<String>>>> tables = new LinkedHashMap<>();
+        for (Map<String, List<CSVRecord>> run : runs) {
+            for (CSVRecord c : run.getOrDefault("table", List.of())) {
+                tables.computeIfAbsent(c.get("index"), k -> new LinkedHashMap<>())
+                        .computeIfAbsent(c.get("row"), k -> new LinkedHashMap<>())
+                        .computeIfAbsent(c.get("column"), k -> new ArrayList<>()).add(c.get("value"));
+            }
+        }
+        if (!tables.isEmpty()) {
+            rep.heading("Figures");
+        }
+        for (Map<String, Map<String, List<String>>> t : tables.values()) {
+            List<String> header = new ArrayList<>(t.values().iterator().next().keySet());
+            List<List<String>> rows = new ArrayList<>();
+            for (Map<String, List<String>> row : t.values()) {
+                rows.add(header.stream().map(h -> cell(row.getOrDefault(h, List.of()), runs.size())).toList());
+            }
+            rep.table(header, rows);
+        }
+    }
+
+    /** One cell over the seeds: mean ± sd [min, max] when every seed's text is a number, else the texts. */
+    static String cell(List<String> texts, int seeds) {
+        if (texts.size() == seeds && texts.stream().distinct().count() == 1) {
+            return texts.get(0);
+        }
+        boolean pct = texts.stream().allMatch(x -> x.endsWith("%"));
+        DescriptiveStatistics st = new DescriptiveStatistics();
+        for (String x : texts) {
+            Double d = number(pct ? x.substring(0, x.length() - 1) : x);
+            if (d == null || texts.size() != seeds) {
+                return String.join(" / ", texts);
+            }
+            st.addValue(pct ? d / 100 : d);
+        }
+        java.util.function.DoubleFunction<String> f = pct ? Report::pct : v -> Report.num(v, 4);
+        return f.apply(st.getMean()) + " ± " + (pct ? Report.pct(st.getStandardDeviation()) : Report.num(st.getStandardDeviation(), 2))
+                + " [" + f.apply(st.getMin()) + ", " + f.apply(st.getMax()) + "]";
+    }
+
+    private static Double number(String s) {
+        try {
+            double d = Double.parseDouble(s.trim());
+            return Double.isFinite(d) ? d : null;
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /** "3 seeds: 42, 43, 44". */
+    public static String describe(List<Long> seeds) {
+        return String.format(Locale.ROOT, "%d seeds: %s", seeds.size(), seeds.toString().replaceAll("[\\[\\]]", ""));
+    }
+}

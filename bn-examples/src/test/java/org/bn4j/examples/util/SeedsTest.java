@@ -1,0 +1,52 @@
+package org.bn4j.examples.util;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The summary over seeds: each figure's mean, standard deviation and range, each verdict's agreement. */
+class SeedsTest {
+
+    @Test
+    void numericCellsAreMeanSdAndRange() {
+        // 0.80, 0.84, 0.88: mean 0.84, sample standard deviation 0.04
+        assertEquals("0.84 ± 0.04 [0.8, 0.88]", Seeds.cell(List.of("0.80", "0.84", "0.88"), 3));
+        assertEquals("84.0% ± 4.0% [80.0%, 88.0%]", Seeds.cell(List.of("80.0%", "84.0%", "88.0%"), 3));
+        assertEquals("0.5", Seeds.cell(List.of("0.5", "0.5", "0.5"), 3), "the same in every seed: shown once");
+        assertEquals("0.5 / diverged at step 7 / 0.6", Seeds.cell(List.of("0.5", "diverged at step 7", "0.6"), 3),
+                "a text among numbers: every seed's text");
+        assertEquals("0.5 / 0.6", Seeds.cell(List.of("0.5", "0.6"), 3), "a seed without the cell: no mean of the rest");
+    }
+
+    @Test
+    void verdictsHoldOnlyWhenEverySeedAgrees(@TempDir Path dir) throws IOException {
+        Report.Outcome[][] outcomes = {
+                {Report.Outcome.HELD, Report.Outcome.NOT_HELD},
+                {Report.Outcome.HELD, Report.Outcome.NOT_HELD},
+                {Report.Outcome.HELD, Report.Outcome.HELD}};
+        List<Path> dirs = new java.util.ArrayList<>();
+        for (int s = 0; s < outcomes.length; s++) {
+            Path d = Files.createDirectories(dir.resolve("seed-" + s));
+            new Report("toy", "toy --seed " + s)
+                    .verdict("claim A", outcomes[s][0], "a" + s)
+                    .verdict("claim B", outcomes[s][1], "b" + s)
+                    .table(List.of("run", "acc"), List.of(List.of("bn", String.valueOf(0.8 + 0.01 * s))))
+                    .write(d.resolve("summary.md"));
+            dirs.add(d);
+        }
+        Seeds.summarize(dir, dirs, List.of(0L, 1L, 2L), "toy --seeds 3");
+        String md = Files.readString(dir.resolve("summary.md"));
+        assertTrue(md.startsWith("# toy — 3 seeds"), md);
+        assertTrue(md.contains("**Verdict: held.** Claim: claim A Measured: seed 0: held (a0); seed 1: held (a1); seed 2: held (a2)"), md);
+        assertTrue(md.contains("**Verdict: the seeds disagree.** Claim: claim B"), md);
+        assertTrue(md.contains("| bn | 0.81 ± 0.01 [0.8, 0.82] |"), md);
+        assertTrue(Files.exists(dir.resolve("summary.csv")));
+    }
+}
