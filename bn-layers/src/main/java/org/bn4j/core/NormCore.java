@@ -56,7 +56,7 @@ public final class NormCore {
      * The graphs of one spec on one (simplified) layout and data type, built when first asked for and sharing their
      * intermediate buffers (they never run at the same time).
      */
-    public static final class Graphs {
+    public static final class Graphs implements AutoCloseable {
         private final NormSpec spec;
         private final Layout layout;
         private final DataType dt;
@@ -101,6 +101,7 @@ public final class NormCore {
         }
 
         /** Releases the intermediate buffers; the graphs must not run afterwards. */
+        @Override
         public synchronized void close() {
             scratch.close();
             train = backward = inference = frozenBackward = null;

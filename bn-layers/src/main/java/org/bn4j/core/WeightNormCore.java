@@ -41,8 +41,9 @@ public final class WeightNormCore {
     }
 
     /** The training/inference forward and the backward graph of one layer on one input shape. */
-    public record Graphs(CompiledGraph forward, CompiledGraph backward) {
+    public record Graphs(CompiledGraph forward, CompiledGraph backward) implements AutoCloseable {
         /** Releases both graphs' intermediate buffers; they must not run afterwards. */
+        @Override
         public void close() {
             forward.close();
             backward.close();

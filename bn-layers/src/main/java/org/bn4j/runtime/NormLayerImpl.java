@@ -25,7 +25,6 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -51,20 +50,10 @@ import static org.bn4j.core.NormCore.*;
  * </ul>
  */
 public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
-    /** Graphs kept per layer: enough for the sequence lengths of a bucketed RNN data set. */
-    private static final int GRAPH_CACHE_SIZE = 32;
-
     private record Key(NormSpec spec, Layout layout) {
     }
 
-    private final Map<Key, NormCore.Graphs> graphs = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Key, NormCore.Graphs> eldest) {
-            if (size() <= GRAPH_CACHE_SIZE) return false;
-            eldest.getValue().close();
-            return true;
-        }
-    };
+    private final GraphCache<Key, NormCore.Graphs> graphs = new GraphCache<>(GraphCache.CAPACITY);
 
     /** Whether a forward normalized with the batch's statistics or with the running ones. */
     private enum Mode { BATCH, RUNNING }
@@ -504,9 +493,7 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
 
     private NormCore.Graphs graphs(NormSpec spec, Layout layout) {
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            synchronized (graphs) {
-                return graphs.computeIfAbsent(new Key(spec, layout), k -> NormCore.graphs(spec, layout, computeType()));
-            }
+            return graphs.get(new Key(spec, layout), k -> NormCore.graphs(spec, layout, computeType()));
         }
     }
 

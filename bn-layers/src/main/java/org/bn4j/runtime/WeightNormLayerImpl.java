@@ -19,7 +19,6 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -37,16 +36,7 @@ import static org.bn4j.runtime.WeightNormParamInitializer.INIT_DONE;
  * Other network types are refused with an error naming the layer. User guide: {@code docs/guarantees.md}.
  */
 public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
-    private static final int GRAPH_CACHE_SIZE = 32;
-
-    private final Map<List<Long>, Graphs> graphs = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<List<Long>, Graphs> eldest) {
-            if (size() <= GRAPH_CACHE_SIZE) return false;
-            eldest.getValue().close();
-            return true;
-        }
-    };
+    private final GraphCache<List<Long>, Graphs> graphs = new GraphCache<>(GraphCache.CAPACITY);
 
     /** The input (after dropout) and pre-activation of the last forward pass, for backprop. */
     private INDArray forwardInput;
@@ -200,10 +190,8 @@ public class WeightNormLayerImpl extends BaseLayer<AbstractWeightNormLayer> {
     private Graphs graphs(long[] xShape, long[] zShape) {
         List<Long> key = Arrays.stream(xShape).boxed().toList();
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            synchronized (graphs) {
-                return graphs.computeIfAbsent(key, k -> WeightNormCore.build(layerConf().linearOp(), xShape, zShape,
-                        layerConf().hasBias(), computeType()));
-            }
+            return graphs.get(key, k -> WeightNormCore.build(layerConf().linearOp(), xShape, zShape,
+                    layerConf().hasBias(), computeType()));
         }
     }
 

@@ -71,6 +71,29 @@ class ExperimentCommandsTest {
         assertEquals(1.0, std[0], 0.05);
     }
 
+    /** --seeds: one run per seed in its own directory, and the summary's figures are the seeds' mean. */
+    @Test
+    void seeds(@TempDir Path dir) throws IOException {
+        run("noise", dir, "--seeds", "2", "--variants", "none,bn");
+        for (String s : new String[] {"seed-1", "seed-2"}) {
+            Csv.assertFiles(dir.resolve(s), "steps.csv", "evals.csv", "summary.md", "summary.csv");
+        }
+        double[] acc = new double[2];
+        for (int i = 0; i < 2; i++) {
+            Csv t = Csv.read(dir.resolve("seed-" + (i + 1)).resolve("summary.csv"));
+            var cell = t.where("kind", "table").and(t.where("row", "1")).and(t.where("column", "test acc (end)"));
+            acc[i] = t.doubles("value", cell)[0];
+        }
+        assertTrue(acc[0] != acc[1], "two seeds, two networks: " + acc[0]);
+        String md = Files.readString(dir.resolve("summary.md"));
+        String mean = org.bn4j.examples.util.Report.num((acc[0] + acc[1]) / 2, 4);
+        assertTrue(md.contains("| bn | batch norm (BatchNorm) | "), md);
+        assertTrue(md.lines().anyMatch(l -> l.startsWith("| bn |") && l.contains(" " + mean + " ± ")), mean + " in\n" + md);
+        // the networks of the experiments run DL4J's oneDNN convolution helpers (Main switches them on)
+        assertTrue(Files.readString(dir.resolve("seed-1").resolve("summary.md"))
+                .contains("DL4J layer helpers in 4 of 4 convolution layers"), "helpers");
+    }
+
     @Test
     void landscape(@TempDir Path dir) throws IOException {
         run("landscape", dir);
