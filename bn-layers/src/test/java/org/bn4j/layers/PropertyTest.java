@@ -55,9 +55,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class PropertyTest {
 
-    /** One random case. */
+    /** One random case: dt is the input's type, net the network's (float32 for bfloat16 input, and for some float16). */
     record Draw(InputKind kind, int n, int c, int side, boolean masked, long seed, double eps, double decay, DataType dt,
-                double offset, double spread, boolean training) {
+                double offset, double spread, boolean training, DataType net) {
     }
 
     /** A layer under test: its configuration from (eps, decay), the axes of its statistics, its channel groups. */
@@ -79,13 +79,16 @@ class PropertyTest {
                 Arbitraries.integers().between(1, 4), Arbitraries.of(false, true), Arbitraries.longs().between(0, 1000),
                 Arbitraries.of(1e-5, 1e-2), Arbitraries.of(0.0, 0.9)
         ).flatAs((kind, n, c, side, masked, seed, eps, decay) -> Combinators.combine(
-                Arbitraries.of(DataType.DOUBLE, DataType.FLOAT, DataType.HALF), Arbitraries.of(0.0, 3.0, 1e2, 1e4),
-                Arbitraries.of(0.01, 1.0, 30.0), Arbitraries.of(true, false)
-        ).as((dt, offset, spread, training) -> new Draw(kind, n, c, side, masked && kind.isRnn(), seed, eps, decay, dt,
-                // float32 holds about seven digits, float16 about three: offsets of more than 1e4 (float32) or 10
-                // (float16) spreads are not a case they can serve (the input would round to a constant)
-                dt == DataType.FLOAT ? Math.min(offset, 1e4 * spread) : dt == DataType.HALF ? Math.min(offset, 10 * spread)
-                        : offset, spread, training)));
+                Arbitraries.of(DataType.DOUBLE, DataType.FLOAT, DataType.HALF, DataType.BFLOAT16), Arbitraries.of(0.0, 3.0, 1e2, 1e4),
+                Arbitraries.of(0.01, 1.0, 30.0), Arbitraries.of(true, false), Arbitraries.of(false, true)
+        ).as((dt, offset, spread, training, inFloat32) -> new Draw(kind, n, c, side, masked && kind.isRnn(), seed, eps, decay, dt,
+                // float32 holds about seven digits, float16 about three, bfloat16 between two and three: offsets of more
+                // than 1e4 (float32) or 10 (float16, bfloat16) spreads are not a case they can serve (the input would
+                // round to a constant)
+                dt == DataType.FLOAT ? Math.min(offset, 1e4 * spread) : dt.isFPType() && dt.width() == 2 ? Math.min(offset, 10 * spread)
+                        : offset, spread, training,
+                // float16 input goes into a float16 network or, as with mixed precision, into a float32 one
+                dt == DataType.HALF && inFloat32 ? DataType.FLOAT : network(dt))));
     }
 
     private static final List<Subject> SUBJECTS = List.of(
@@ -140,7 +143,7 @@ class PropertyTest {
         return Combinators.combine(
                 Arbitraries.integers().between(1, 6), Arbitraries.integers().between(1, 6), Arbitraries.integers().between(1, 4),
                 Arbitraries.of(true, false), Arbitraries.of(false, true), Arbitraries.longs().between(0, 1000),
-                Arbitraries.of(DataType.DOUBLE, DataType.FLOAT, DataType.HALF),
+                Arbitraries.of(DataType.DOUBLE, DataType.FLOAT, DataType.HALF, DataType.BFLOAT16),
                 // ‖v‖ grows in training; at 1e3 its square overflows float16 (max 65504)
                 Arbitraries.of(0.01, 1.0, 1e3)
         ).flatAs((n, nIn, nOut, bias, tanh, seed, dt, vScale) -> Combinators.combine(
@@ -183,7 +186,7 @@ class PropertyTest {
         Activation act = d.tanh() ? Activation.TANH : Activation.IDENTITY;
         Layer l = NETS.computeIfAbsent("WeightNormDense" + d.nIn() + "x" + d.nOut() + d.bias() + act + d.dt(), k ->
                 CheckNets.alone(() -> new WeightNormDense.Builder().nOut(d.nOut()).hasBias(d.bias()).activation(act).build(),
-                        InputKind.FF, new Size(1, d.nIn(), 1), d.dt()).getLayer(0));
+                        InputKind.FF, new Size(1, d.nIn(), 1), network(d.dt())).getLayer(0));
         AbstractWeightNormLayer conf = (AbstractWeightNormLayer) l.conf().getLayer();
         LayerWorkspaceMgr ws = LayerWorkspaceMgr.noWorkspaces();
         Nd4j.getRandom().setSeed(d.seed());
@@ -203,7 +206,7 @@ class PropertyTest {
         double tol = switch (d.dt()) {
             case DOUBLE -> 1e-10;
             case FLOAT -> 1e-5;
-            default -> 1e-3;
+            default -> rounding(d.dt());
         };
         double abs = d.dt() == DataType.HALF ? Math.pow(2, -24) : 0;
         double[] w = Ref.weightNormW(v, new int[]{nIn, nOut}, g);
@@ -243,7 +246,7 @@ class PropertyTest {
                                 .dilation(c.dilation(), c.dilation()).padding(c.pad(), c.pad()).convolutionMode(mode)
                                 .dataFormat(c.nhwc() ? CNN2DFormat.NHWC : CNN2DFormat.NCHW).nOut(d.nOut()).hasBias(d.bias())
                                 .activation(act).build(),
-                        kind, new Size(1, d.nIn(), c.side()), d.dt()).getLayer(0));
+                        kind, new Size(1, d.nIn(), c.side()), network(d.dt())).getLayer(0));
         AbstractWeightNormLayer conf = (AbstractWeightNormLayer) l.conf().getLayer();
         LayerWorkspaceMgr ws = LayerWorkspaceMgr.noWorkspaces();
         Nd4j.getRandom().setSeed(d.seed());
@@ -265,7 +268,7 @@ class PropertyTest {
         double tol = switch (d.dt()) {
             case DOUBLE -> 1e-10;
             case FLOAT -> 1e-5;
-            default -> 1e-3;
+            default -> rounding(d.dt());
         };
         double abs = d.dt() == DataType.HALF ? Math.pow(2, -24) : 0;
         double[] w = Ref.weightNormW(v, java.util.Arrays.stream(conf.vShape()).mapToInt(q -> (int) q).toArray(), g);
@@ -325,11 +328,28 @@ class PropertyTest {
         if (!(err <= tol * scale + abs)) throw new AssertionError(what + ": error " + err + " > " + tol + " · " + scale + " + " + abs);
     }
 
+    /**
+     * The 16-bit types compute in float32 and round each result to their own type once: at most 2^-11 (4.9e-4) of the
+     * value in float16, 2^-8 (3.9e-3) in bfloat16; the tolerance is about twice that.
+     */
+    private static double rounding(DataType dt) {
+        return switch (dt) {
+            case HALF -> 1e-3;
+            case BFLOAT16 -> 8e-3;
+            default -> throw new IllegalArgumentException("not a 16-bit type: " + dt);
+        };
+    }
+
+    /** The network's type for input of type {@code dt}: DL4J has no bfloat16 networks, so bfloat16 goes into a float32 one. */
+    private static DataType network(DataType dt) {
+        return dt == DataType.BFLOAT16 ? DataType.FLOAT : dt;
+    }
+
     private static void check(Subject s, Draw d) {
         InputKind kind = s.needsPositions() && d.kind() == InputKind.FF ? InputKind.CNN_NCHW : d.kind();
         int c = s.evenChannels() && d.c() % 2 == 1 ? d.c() + 1 : d.c();
-        Layer l = NETS.computeIfAbsent(s.name() + kind + c + d.eps() + d.decay() + d.dt(), k ->
-                CheckNets.alone(() -> s.conf().apply(new double[]{d.eps(), d.decay()}), kind, new Size(1, c, 1), d.dt()).getLayer(0));
+        Layer l = NETS.computeIfAbsent(s.name() + kind + c + d.eps() + d.decay() + d.net(), k ->
+                CheckNets.alone(() -> s.conf().apply(new double[]{d.eps(), d.decay()}), kind, new Size(1, c, 1), d.net()).getLayer(0));
         AbstractNormLayer conf = (AbstractNormLayer) l.conf().getLayer();
         RefModel model = new RefModel(conf, s.axes(), s.groups());
         LayerWorkspaceMgr ws = LayerWorkspaceMgr.noWorkspaces();
@@ -361,12 +381,12 @@ class PropertyTest {
         // the order of γ·dy/σ
         double sigma = sigmaMin(model, conf, in, params);
         double scale = 1 + d.offset() / sigma;
-        // float16 computes in float32 (1e-4 · scale as float32) and rounds the output, the input gradient, the parameter
-        // gradients and the stored parameters to float16 once: at most 2^-11 (4.9e-4) of each value
+        // float16 and bfloat16 compute in float32 (1e-4 · scale as float32) and round the output, the input gradient, the
+        // parameter gradients and the stored parameters to their type once (rounding(dt))
         double tol = switch (d.dt()) {
             case DOUBLE -> 1e-9 * scale;
             case FLOAT -> 1e-4 * scale;
-            default -> 1e-3 + 1e-4 * scale;
+            default -> rounding(d.dt()) + 1e-4 * scale;
         };
         String what = s.name() + " " + d;
 
@@ -397,7 +417,7 @@ class PropertyTest {
             if (batch) RefModel.updateRunning(conf, model.minCount(), mean, var, 0, stats);
             l.applyConstraints(0, 0);   // the optimizer's step
             // float16 stores them: below its smallest normal number (6.1e-5) its spacing is 2^-24
-            double abs = d.dt() == DataType.HALF ? Math.pow(2, -24) : 0;
+            double abs = d.net() == DataType.HALF ? Math.pow(2, -24) : 0;
             if (mean != null) assertNear(mean, Exact.values(l.getParam("mean")), tol, 0, abs, what + ": running mean");
             assertNear(var, Exact.values(l.getParam("var")), tol, 0, abs, what + ": running variance");
             params.clear();
