@@ -56,7 +56,9 @@ import java.util.Map;
  *   <li>{@code step}: {@code MultiLayerNetwork.fit(DataSet)} of one batch, per variant and setting. Settings:
  *       {@code base} (DL4J's defaults: layer helpers off, NCHW, workspaces ENABLED); {@code helpers-on} (system
  *       property {@code org.eclipse.deeplearning4j.helpers.disable=false} while the network is created: in M2.1
- *       this alone creates no helper, see {@code shimLoader}); {@code helpers} (the property, and DL4J's oneDNN
+ *       this alone creates no helper, see {@code shimLoader}, unless a class {@code org.nd4j.nativeblas.Nd4jCpu}
+ *       is on the class path, and bn-examples, which this module depends on, now supplies one: here it equals
+ *       {@code helpers}); {@code helpers} (the property, and DL4J's oneDNN
  *       helper check answered by a stand-in class); {@code ws-none} (training workspace mode NONE); {@code nhwc}
  *       and {@code nhwc-helpers} (every convolution, pooling and DL4J batch-norm layer in NHWC; not for bn4j's
  *       layers, which are NCHW only); {@code helpers-ws-none}; {@code helpers-conv} and {@code helpers-pool}
