@@ -10,6 +10,7 @@ import org.bn4j.examples.experiments.LpCommand;
 import org.bn4j.examples.experiments.NoiseCommand;
 import org.bn4j.examples.experiments.SaturationCommand;
 import org.bn4j.examples.util.OneDnnHelpers;
+import org.bn4j.examples.util.SummarizeCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,7 +27,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "bn4j-examples", mixinStandardHelpOptions = true, version = "bn4j examples 0.1.0-SNAPSHOT",
         description = "Experiments with the bn4j normalization layers on Fashion-MNIST.",
         subcommands = {CompareCommand.class, CompareModelCommand.class, SaturationCommand.class, NoiseCommand.class, LandscapeCommand.class, IcsCommand.class,
-                LpCommand.class, DecouplingCommand.class, MakeSubsetCommand.class, CommandLine.HelpCommand.class, org.bn4j.examples.convert.ConvertCommand.class})
+                LpCommand.class, DecouplingCommand.class, MakeSubsetCommand.class, SummarizeCommand.class, CommandLine.HelpCommand.class, org.bn4j.examples.convert.ConvertCommand.class})
 public class Main implements Runnable {
 
     @Spec

@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 import org.apache.commons.csv.CSVFormat;
@@ -45,8 +44,46 @@ public final class Seeds {
                 + "seed; figures are mean ± standard deviation over the seeds, with the range in brackets.\n");
         verdicts(rep, runs, seeds);
         tables(rep, runs);
+        curve(rep, dir, seedDirs, "evals.csv", "test_acc", false, "mean_test_accuracy.png",
+                "test accuracy (evaluation images, inference mode)");
+        curve(rep, dir, seedDirs, "steps.csv", "train_loss", true, "mean_train_loss.png", "training loss (training mode)");
         rep.write(dir.resolve("summary.md"));
         return rep;
+    }
+
+    /**
+     * A chart of column {@code y} of every seed's {@code file} (columns run, step, y), averaged over the seeds at each
+     * step that every seed reached (a diverged run stops there); {@code smooth}: a moving average over 1/30 of the steps.
+     */
+    private static void curve(Report rep, Path dir, List<Path> seedDirs, String file, String y, boolean smooth, String png,
+                              String what) throws IOException {
+        if (!seedDirs.stream().allMatch(d -> Files.exists(d.resolve(file)))) {
+            return;
+        }
+        Map<String, java.util.TreeMap<Double, DescriptiveStatistics>> byRun = new LinkedHashMap<>();
+        for (Path d : seedDirs) {
+            try (Reader r = Files.newBufferedReader(d.resolve(file))) {
+                for (CSVRecord rec : CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true).build().parse(r)) {
+                    double v = Double.parseDouble(rec.get(y));
+                    if (Double.isFinite(v)) {
+                        byRun.computeIfAbsent(rec.get("run"), k -> new java.util.TreeMap<>())
+                                .computeIfAbsent(Double.parseDouble(rec.get("step")), k -> new DescriptiveStatistics()).addValue(v);
+                    }
+                }
+            }
+        }
+        List<Plots.Series> series = new ArrayList<>();
+        for (Map.Entry<String, java.util.TreeMap<Double, DescriptiveStatistics>> e : byRun.entrySet()) {
+            List<Map.Entry<Double, DescriptiveStatistics>> all = e.getValue().entrySet().stream()
+                    .filter(p -> p.getValue().getN() == seedDirs.size()).toList();
+            double[] xs = all.stream().mapToDouble(Map.Entry::getKey).toArray();
+            double[] ys = all.stream().mapToDouble(p -> p.getValue().getMean()).toArray();
+            int window = smooth ? Math.max(1, xs.length / 30) : 1;
+            series.add(new Plots.Series(e.getKey(), xs, window > 1 ? Plots.movingAverage(ys, window) : ys));
+        }
+        String title = "Mean over " + seedDirs.size() + " seeds: " + what;
+        Plots.lineChart(dir.resolve(png), title, "step", y, series, Plots.Style.LINES);
+        rep.image(title, png);
     }
 
     private static Map<String, List<CSVRecord>> read(Path csv) throws IOException {
@@ -130,10 +167,5 @@ public final class Seeds {
         } catch (NumberFormatException e) {
             return null;
         }
-    }
-
-    /** "3 seeds: 42, 43, 44". */
-    public static String describe(List<Long> seeds) {
-        return String.format(Locale.ROOT, "%d seeds: %s", seeds.size(), seeds.toString().replaceAll("[\\[\\]]", ""));
     }
 }

@@ -85,10 +85,16 @@ class ExperimentCommandsTest {
             acc[i] = t.doubles("value", cell)[0];
         }
         assertTrue(acc[0] != acc[1], "two seeds, two networks: " + acc[0]);
+        Csv.assertFiles(dir, "summary.md", "summary.csv", "mean_test_accuracy.png", "mean_train_loss.png");
         String md = Files.readString(dir.resolve("summary.md"));
         String mean = org.bn4j.examples.util.Report.num((acc[0] + acc[1]) / 2, 4);
         assertTrue(md.contains("| bn | batch norm (BatchNorm) | "), md);
         assertTrue(md.lines().anyMatch(l -> l.startsWith("| bn |") && l.contains(" " + mean + " ± ")), mean + " in\n" + md);
+        // summarize: the same summary from the seed directories alone (as after runs made one process per seed)
+        String bnRow = md.lines().filter(l -> l.startsWith("| bn |")).findFirst().orElseThrow();
+        Files.delete(dir.resolve("summary.md"));
+        assertEquals(0, Main.run("summarize", dir.toString()));
+        assertTrue(Files.readString(dir.resolve("summary.md")).lines().anyMatch(bnRow::equals), bnRow);
         // the networks of the experiments run DL4J's oneDNN convolution helpers (Main switches them on)
         assertTrue(Files.readString(dir.resolve("seed-1").resolve("summary.md"))
                 .contains("DL4J layer helpers in 4 of 4 convolution layers"), "helpers");
