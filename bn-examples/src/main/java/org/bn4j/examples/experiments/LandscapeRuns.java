@@ -121,6 +121,15 @@ final class LandscapeRuns {
                 continue;
             }
             String at = " (lr " + Report.num(o.lr()) + ")";
+            if (b.result().diverged() || o.result().diverged()) {
+                // the probes of a diverged run cover only its first steps: its medians do not compare with a whole run's
+                rep.verdict("with " + what + " the network trains where the one without it diverges" + at + ".",
+                        Report.Outcome.of(b.result().diverged() && !o.result().diverged()),
+                        String.format(Locale.ROOT, "%s %s, %s %s; the landscape figures are not compared at this learning "
+                                + "rate (the probes of a diverged run cover only its steps before divergence).", base, status(b),
+                                other, status(o)));
+                continue;
+            }
             rep.verdict("with " + what + " the loss changes less along the gradient (here: median loss range over η at most 0.9x "
                             + "the one without)" + at + ".", Report.Outcome.of(o.lossRange() < 0.9 * b.lossRange()),
                     String.format(Locale.ROOT, "median loss range %s: %s, %s: %s (ratio %s).", other, Report.num(o.lossRange()),
@@ -139,6 +148,10 @@ final class LandscapeRuns {
                     Report.Outcome.of(o.beta() < 0.9 * b.beta()), String.format(Locale.ROOT, "median effective β %s: %s, %s: %s "
                             + "(ratio %s).", other, Report.num(o.beta()), base, Report.num(b.beta()), Report.num(o.beta() / b.beta())));
         }
+    }
+
+    private static String status(Run r) {
+        return r.result().diverged() ? "diverged at step " + r.result().steps() : "trained " + r.result().steps() + " steps";
     }
 
     static void images(Report rep) {

@@ -120,6 +120,16 @@ class ExperimentCommandsTest {
         assertEquals(0.4, eta[4], 1e-9, "to 4 x lr");
     }
 
+    /** A run that diverged has probes of its first steps only: its landscape figures are not compared, its divergence is. */
+    @Test
+    void landscapeWhenTheStandardNetworkDiverges(@TempDir Path dir) throws IOException {
+        run("landscape", dir, "--lrs", "5", "--variants", "none,bn");
+        String md = Files.readString(dir.resolve("summary.md"));
+        assertTrue(md.contains("**Verdict: held.** Claim: with batch norm the network trains where the one without it "
+                + "diverges (lr 5). Measured: none diverged at step"), md);
+        assertTrue(!md.contains("loss changes less"), md);
+    }
+
     @Test
     void ics(@TempDir Path dir) throws IOException {
         run("ics", dir);
