@@ -123,7 +123,9 @@ class ExperimentCommandsTest {
     /** A run that diverged has probes of its first steps only: its landscape figures are not compared, its divergence is. */
     @Test
     void landscapeWhenTheStandardNetworkDiverges(@TempDir Path dir) throws IOException {
-        run("landscape", dir, "--lrs", "5", "--variants", "none,bn");
+        // with seed 42 the standard network diverges at lr 5 within the 12 quick steps (with seed 1 it does not)
+        assertEquals(0, Main.run("landscape", "--quick", "--data", "subset", "--no-progress", "--seed", "42", "--lrs", "5",
+                "--variants", "none,bn", "--out", dir.toString()));
         String md = Files.readString(dir.resolve("summary.md"));
         assertTrue(md.contains("**Verdict: held.** Claim: with batch norm the network trains where the one without it "
                 + "diverges (lr 5). Measured: none diverged at step"), md);
