@@ -97,9 +97,10 @@ public final class Seeds {
     }
 
     private static void verdicts(Report rep, List<Map<String, List<CSVRecord>>> runs, List<Long> seeds) {
-        List<CSVRecord> first = runs.get(0).getOrDefault("verdict", List.of());
-        for (int v = 0; v < first.size(); v++) {
-            String claim = first.get(v).get("row");
+        // every claim of any seed, in order of first appearance (a claim may depend on the run, e.g. on a divergence)
+        java.util.Set<String> claims = new java.util.LinkedHashSet<>();
+        runs.forEach(r -> r.getOrDefault("verdict", List.of()).forEach(rec -> claims.add(rec.get("row"))));
+        for (String claim : claims) {
             List<Report.Outcome> outcomes = new ArrayList<>();
             StringBuilder per = new StringBuilder();
             for (int s = 0; s < runs.size(); s++) {

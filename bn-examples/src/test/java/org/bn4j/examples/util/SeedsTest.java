@@ -34,11 +34,14 @@ class SeedsTest {
         List<Path> dirs = new java.util.ArrayList<>();
         for (int s = 0; s < outcomes.length; s++) {
             Path d = Files.createDirectories(dir.resolve("seed-" + s));
-            new Report("toy", "toy --seed " + s)
+            Report rep = new Report("toy", "toy --seed " + s)
                     .verdict("claim A", outcomes[s][0], "a" + s)
                     .verdict("claim B", outcomes[s][1], "b" + s)
-                    .table(List.of("run", "acc"), List.of(List.of("bn", String.valueOf(0.8 + 0.01 * s))))
-                    .write(d.resolve("summary.md"));
+                    .table(List.of("run", "acc"), List.of(List.of("bn", String.valueOf(0.8 + 0.01 * s))));
+            if (s == 2) {
+                rep.verdict("claim C", Report.Outcome.HELD, "c2"); // only the last seed decides it
+            }
+            rep.write(d.resolve("summary.md"));
             dirs.add(d);
         }
         Seeds.summarize(dir, dirs, List.of(0L, 1L, 2L), "toy --seeds 3");
@@ -47,6 +50,8 @@ class SeedsTest {
         assertTrue(md.contains("**Verdict: held.** Claim: claim A Measured: seed 0: held (a0); seed 1: held (a1); seed 2: held (a2)"), md);
         assertTrue(md.contains("**Verdict: the seeds disagree.** Claim: claim B"), md);
         assertTrue(md.contains("| bn | 0.81 ± 0.01 [0.8, 0.82] |"), md);
+        assertTrue(md.contains("**Verdict: the seeds disagree.** Claim: claim C Measured: seed 0: not decided; seed 1: not "
+                + "decided; seed 2: held (c2)"), md);
         assertTrue(Files.exists(dir.resolve("summary.csv")));
     }
 }
