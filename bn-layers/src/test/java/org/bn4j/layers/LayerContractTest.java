@@ -25,7 +25,7 @@ class LayerContractTest {
     Stream<DynamicNode> everyWeightNormLayer() {
         return org.bn4j.layers.weightnorm.WnCases.all().stream().flatMap(c -> {
             LayerCheck check = LayerCheck.of(c.name(), c.layer()).on(c.kind())
-                    .sizes(new org.bn4j.check.Size(6, 3, 5)).clearErrors();
+                    .sizes(new org.bn4j.check.Size(6, 3, 5), new org.bn4j.check.Size(3, 2, 7)).clearErrors();
             // data-dependent initialization changes g and b on the first training pass: its own tests cover it
             return (c.dataInit() ? check : check.reference(org.bn4j.layers.weightnorm.WnRef.reference(c.activation()))).tests();
         });
