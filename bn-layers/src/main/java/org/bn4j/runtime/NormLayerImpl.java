@@ -230,21 +230,16 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         return out;
     }
 
+    /**
+     * System property that turns the refusal of non-finite batch statistics off, to measure what the check costs
+     * ({@code org.bn4j.bench.FiniteCheckCost}); not meant for training.
+     */
+    public static final String NO_FINITE_CHECK = "bn4j.noFiniteCheck";
+
     /** Refuses statistics that are not finite (naming the feature), and in training too-small masked groups if asked. */
     private void checkStatistics(Segment s, boolean training) {
         AbstractNormLayer c = layerConf();
-        double[] v = doubles(s.state().get(V));
-        double[] mean = s.spec().center() ? doubles(s.state().get(MEAN)) : null;
-        long features = s.layout().paramCount();
-        for (int i = 0; i < v.length; i++) {
-            if (Double.isFinite(v[i]) && (mean == null || Double.isFinite(mean[i]))) continue;
-            long feature = i % features, group = i / features;
-            throw new DL4JInvalidInputException(c.describe() + " " + layerId() + ": the batch statistics are not finite"
-                    + " (mean " + (mean == null ? "-" : mean[i]) + ", variance " + v[i] + ") for feature " + feature
-                    + (v.length > features ? " in statistics group " + group : "") + " of input shape "
-                    + Arrays.toString(input.shape()) + ": the input holds NaN or infinite values; parameters and running"
-                    + " statistics are unchanged");
-        }
+        if (!Boolean.getBoolean(NO_FINITE_CHECK)) checkFinite(s);
         INDArray count = s.state().get(COUNT);
         if (training && count != null && c.hasRunningStats() && c.getSmallBatch() == AbstractNormLayer.SmallBatch.ERROR) {
             double min = count.minNumber().doubleValue();
@@ -253,6 +248,22 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
                         + s.spec().minCount() + " unmasked values per statistics group, got a group of " + (long) min
                         + " (mask of input shape " + Arrays.toString(input.shape()) + ")");
             }
+        }
+    }
+
+    /** Refuses a segment whose statistics (one per feature and group: not the whole input) are not finite. */
+    private void checkFinite(Segment s) {
+        double[] v = doubles(s.state().get(V));
+        double[] mean = s.spec().center() ? doubles(s.state().get(MEAN)) : null;
+        long features = s.layout().paramCount();
+        for (int i = 0; i < v.length; i++) {
+            if (Double.isFinite(v[i]) && (mean == null || Double.isFinite(mean[i]))) continue;
+            long feature = i % features, group = i / features;
+            throw new DL4JInvalidInputException(layerConf().describe() + " " + layerId() + ": the batch statistics are not finite"
+                    + " (mean " + (mean == null ? "-" : mean[i]) + ", variance " + v[i] + ") for feature " + feature
+                    + (v.length > features ? " in statistics group " + group : "") + " of input shape "
+                    + Arrays.toString(input.shape()) + ": the input holds NaN or infinite values; parameters and running"
+                    + " statistics are unchanged");
         }
     }
 
