@@ -1,11 +1,15 @@
 package org.bn4j.examples;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.bn4j.examples.data.FashionMnist;
 import org.bn4j.examples.util.Seeds;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -58,23 +62,23 @@ public class CommonOptions {
      */
     public int eachSeed(int defaultSeeds, SeedRun work) throws Exception {
         Path dir = outDir();
-        java.nio.file.Files.createDirectories(dir);
+        Files.createDirectories(dir);
         int n = seeds != null ? seeds : defaultSeeds;
         if (n < 1) {
-            throw new picocli.CommandLine.ParameterException(mixee.commandLine(), "--seeds must be at least 1, got " + n);
+            throw new ParameterException(mixee.commandLine(), "--seeds must be at least 1, got " + n);
         }
         if (n == 1) {
             work.run(dir);
             return 0;
         }
         long first = seed;
-        java.util.List<Long> list = new java.util.ArrayList<>();
-        java.util.List<Path> dirs = new java.util.ArrayList<>();
+        List<Long> list = new ArrayList<>();
+        List<Path> dirs = new ArrayList<>();
         try {
             for (int i = 0; i < n; i++) {
                 seed = first + i;
                 Path d = dir.resolve("seed-" + seed);
-                java.nio.file.Files.createDirectories(d);
+                Files.createDirectories(d);
                 System.out.println("=== seed " + seed + " (" + (i + 1) + " of " + n + "), into " + d);
                 work.run(d);
                 list.add(seed);
@@ -91,8 +95,8 @@ public class CommonOptions {
     /** The command as typed: {@code bn4j-examples <command> <arguments>} (the whole command line's arguments). */
     public String commandLine() {
         picocli.CommandLine.ParseResult root = root().getParseResult();
-        java.util.List<String> args = root != null ? root.originalArgs()
-                : java.util.List.of(mixee.name());
+        List<String> args = root != null ? root.originalArgs()
+                : List.of(mixee.name());
         return "bn4j-examples " + String.join(" ", args);
     }
 

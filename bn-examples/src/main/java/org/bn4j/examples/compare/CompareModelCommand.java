@@ -1,6 +1,5 @@
 package org.bn4j.examples.compare;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;

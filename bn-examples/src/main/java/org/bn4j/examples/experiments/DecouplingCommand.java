@@ -1,7 +1,6 @@
 package org.bn4j.examples.experiments;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
