@@ -149,6 +149,26 @@ public final class CoreProfile {
         return out;
     }
 
+    /**
+     * A/B timing: for each case the two jobs {@code a} and {@code b} (labelled {@code aName}, {@code bName}), all
+     * interleaved round by round ({@link #times}); prints the median and p10 ms per call of each and the ratio of the
+     * medians a / b per case.
+     */
+    static void pairs(Map<String, Runnable[]> cases, String aName, String bName, int rounds, int inner) {
+        Map<String, Runnable> jobs = new LinkedHashMap<>();
+        cases.forEach((name, ab) -> {
+            jobs.put(name + " " + aName, ab[0]);
+            jobs.put(name + " " + bName, ab[1]);
+        });
+        Map<String, double[]> t = times(jobs, rounds, inner);
+        int w = jobs.keySet().stream().mapToInt(String::length).max().orElse(10);
+        System.out.printf(Locale.ROOT, "   %-" + w + "s %10s %10s%n", "", "median ms", "p10 ms");
+        t.forEach((k, v) -> System.out.printf(Locale.ROOT, "   %-" + w + "s %10.3f %10.3f%n", k, median(v), quantile(v, 0.1)));
+        for (String name : cases.keySet())
+            System.out.printf(Locale.ROOT, "   %s: %s / %s = %.3f%n", name, aName, bName,
+                    median(t.get(name + " " + aName)) / median(t.get(name + " " + bName)));
+    }
+
     /** The q-quantile (0..1) of the values, nearest rank. */
     static double quantile(double[] v, double q) {
         double[] s = v.clone();

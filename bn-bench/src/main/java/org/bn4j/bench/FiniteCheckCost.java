@@ -43,19 +43,10 @@ public final class FiniteCheckCost {
         cases.put("BatchNorm [256,1024]", new Call(() -> new BatchNorm.Builder().build(), 256, 1024));
         cases.put("BatchNorm [4096,1024]", new Call(() -> new BatchNorm.Builder().build(), 4096, 1024));
         cases.put("LayerNorm [4096,1024]", new Call(() -> new LayerNorm.Builder().build(), 4096, 1024));
-        Map<String, Runnable> jobs = new LinkedHashMap<>();
-        cases.forEach((name, call) -> {
-            jobs.put(name + " check", () -> call.run(true));
-            jobs.put(name + " no check", () -> call.run(false));
-        });
+        Map<String, Runnable[]> pairs = new LinkedHashMap<>();
+        cases.forEach((name, call) -> pairs.put(name, new Runnable[]{() -> call.run(true), () -> call.run(false)}));
         System.out.printf(Locale.ROOT, "%n== float32, training forward+backward per call (%d rounds of 20 calls, interleaved)%n", rounds);
-        Map<String, double[]> t = CoreProfile.times(jobs, rounds, 20);
-        System.out.printf(Locale.ROOT, "   %-32s %10s %10s%n", "", "median ms", "p10 ms");
-        t.forEach((k, v) -> System.out.printf(Locale.ROOT, "   %-32s %10.3f %10.3f%n", k, CoreProfile.median(v),
-                CoreProfile.quantile(v, 0.1)));
-        for (String name : cases.keySet())
-            System.out.printf(Locale.ROOT, "   %s: with / without the check = %.3f%n", name,
-                    CoreProfile.median(t.get(name + " check")) / CoreProfile.median(t.get(name + " no check")));
+        CoreProfile.pairs(pairs, "check", "no check", rounds, 20);
         System.out.printf(Locale.ROOT, "load average at end %s%n", CoreProfile.loadAverage());
     }
 

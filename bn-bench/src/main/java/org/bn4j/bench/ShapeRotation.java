@@ -47,21 +47,12 @@ public final class ShapeRotation {
         Map<String, Supplier<org.deeplearning4j.nn.conf.layers.Layer>> layers = new LinkedHashMap<>();
         layers.put("BatchNorm", () -> new BatchNorm.Builder().build());
         layers.put("LayerNorm", () -> new LayerNorm.Builder().build());
-        Map<String, Runnable> jobs = new LinkedHashMap<>();
-        layers.forEach((name, conf) -> {
-            Calls rotating = new Calls(conf, n, c, lengths), fixed = new Calls(conf, n, c, new int[]{lengths[lengths.length / 2]});
-            jobs.put(name + " 12 lengths", rotating::next);
-            jobs.put(name + " 1 length", fixed::next);
-        });
+        Map<String, Runnable[]> cases = new LinkedHashMap<>();
+        layers.forEach((name, conf) -> cases.put(name, new Runnable[]{new Calls(conf, n, c, lengths)::next,
+                new Calls(conf, n, c, new int[]{lengths[lengths.length / 2]})::next}));
         System.out.printf(Locale.ROOT, "%n== NCW [%d, %d, T] float32, forward+backward per call (%d rounds of 60 calls, interleaved)%n",
                 n, c, rounds);
-        Map<String, double[]> t = CoreProfile.times(jobs, rounds, 60);
-        System.out.printf(Locale.ROOT, "   %-24s %10s %10s%n", "", "median ms", "p10 ms");
-        t.forEach((k, v) -> System.out.printf(Locale.ROOT, "   %-24s %10.3f %10.3f%n", k, CoreProfile.median(v),
-                CoreProfile.quantile(v, 0.1)));
-        for (String name : layers.keySet())
-            System.out.printf(Locale.ROOT, "   %s: rotation / one length = %.2f%n", name,
-                    CoreProfile.median(t.get(name + " 12 lengths")) / CoreProfile.median(t.get(name + " 1 length")));
+        CoreProfile.pairs(cases, "12 lengths", "1 length", rounds, 60);
         System.out.printf(Locale.ROOT, "load average at end %s%n", CoreProfile.loadAverage());
     }
 
