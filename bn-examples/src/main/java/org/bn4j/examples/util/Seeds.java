@@ -152,13 +152,34 @@ public final class Seeds {
         for (String x : texts) {
             Double d = number(pct ? x.substring(0, x.length() - 1) : x);
             if (d == null || texts.size() != seeds) {
-                return String.join(" / ", texts);
+                return texts.size() == seeds ? merged(texts) : String.join(" / ", texts);
             }
             st.addValue(pct ? d / 100 : d);
         }
         java.util.function.DoubleFunction<String> f = pct ? Report::pct : v -> Report.num(v, 4);
         return f.apply(st.getMean()) + " ± " + (pct ? Report.pct(st.getStandardDeviation()) : Report.num(st.getStandardDeviation(), 2))
                 + " [" + f.apply(st.getMin()) + ", " + f.apply(st.getMax()) + "]";
+    }
+
+    private static final java.util.regex.Pattern DIGITS = java.util.regex.Pattern.compile("\\d+");
+
+    /**
+     * Texts that differ only in their numbers ("noise seed 42", "noise seed 43") as one text with those numbers joined
+     * ("noise seed 42/43"); other texts joined whole with " / ".
+     */
+    static String merged(List<String> texts) {
+        String shape = DIGITS.matcher(texts.get(0)).replaceAll("#");
+        if (!texts.stream().allMatch(t -> DIGITS.matcher(t).replaceAll("#").equals(shape))) {
+            return String.join(" / ", texts);
+        }
+        List<List<String>> numbers = texts.stream().map(t -> DIGITS.matcher(t).results().map(r -> r.group()).toList()).toList();
+        java.util.regex.Matcher m = DIGITS.matcher(texts.get(0));
+        StringBuilder b = new StringBuilder();
+        for (int k = 0; m.find(); k++) {
+            int i = k;
+            m.appendReplacement(b, String.join("/", numbers.stream().map(n -> n.get(i)).distinct().toList()));
+        }
+        return m.appendTail(b).toString();
     }
 
     private static Double number(String s) {

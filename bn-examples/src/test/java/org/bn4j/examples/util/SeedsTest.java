@@ -23,6 +23,10 @@ class SeedsTest {
         assertEquals("0.5 / diverged at step 7 / 0.6", Seeds.cell(List.of("0.5", "diverged at step 7", "0.6"), 3),
                 "a text among numbers: every seed's text");
         assertEquals("0.5 / 0.6", Seeds.cell(List.of("0.5", "0.6"), 3), "a seed without the cell: no mean of the rest");
+        assertEquals("noisy, noise seed 42/43/44 (n 8)", Seeds.cell(List.of("noisy, noise seed 42 (n 8)",
+                "noisy, noise seed 43 (n 8)", "noisy, noise seed 44 (n 8)"), 3), "texts that differ in a number");
+        assertEquals("diverged at step 46 / diverged at step 52 / trained", Seeds.cell(List.of("diverged at step 46",
+                "diverged at step 52", "trained"), 3), "texts of different shapes: joined whole");
     }
 
     @Test
