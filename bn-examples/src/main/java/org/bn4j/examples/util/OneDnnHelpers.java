@@ -28,11 +28,6 @@ public final class OneDnnHelpers {
         }
     }
 
-    /** Whether networks built now get DL4J's layer helpers. */
-    public static boolean enabled() {
-        return "false".equalsIgnoreCase(System.getProperty(PROPERTY));
-    }
-
     /** How many of the network's convolution layers hold a helper, e.g. "oneDNN helpers in 4 of 4 convolution layers". */
     public static String describe(MultiLayerNetwork net) {
         int conv = 0;

@@ -28,7 +28,7 @@ public final class Seeds {
      * Writes {@code dir/summary.md} (and its {@code summary.csv}) from the runs in {@code seedDirs}, which hold the
      * same command's results for the seeds {@code seeds}.
      */
-    public static Report summarize(Path dir, List<Path> seedDirs, List<Long> seeds, String commandLine) throws IOException {
+    public static void summarize(Path dir, List<Path> seedDirs, List<Long> seeds, String commandLine) throws IOException {
         List<Map<String, List<CSVRecord>>> runs = new ArrayList<>();
         for (Path d : seedDirs) {
             runs.add(read(d.resolve("summary.csv")));
@@ -48,7 +48,6 @@ public final class Seeds {
                 "test accuracy (evaluation images, inference mode)");
         curve(rep, dir, seedDirs, "steps.csv", "train_loss", true, "mean_train_loss.png", "training loss (training mode)");
         rep.write(dir.resolve("summary.md"));
-        return rep;
     }
 
     /**
@@ -144,15 +143,18 @@ public final class Seeds {
 
     /** One cell over the seeds: mean ± sd [min, max] when every seed's text is a number, else the texts. */
     static String cell(List<String> texts, int seeds) {
-        if (texts.size() == seeds && texts.stream().distinct().count() == 1) {
+        if (texts.size() != seeds) {
+            return String.join(" / ", texts);
+        }
+        if (texts.stream().distinct().count() == 1) {
             return texts.get(0);
         }
         boolean pct = texts.stream().allMatch(x -> x.endsWith("%"));
         DescriptiveStatistics st = new DescriptiveStatistics();
         for (String x : texts) {
             Double d = number(pct ? x.substring(0, x.length() - 1) : x);
-            if (d == null || texts.size() != seeds) {
-                return texts.size() == seeds ? merged(texts) : String.join(" / ", texts);
+            if (d == null) {
+                return merged(texts);
             }
             st.addValue(pct ? d / 100 : d);
         }
