@@ -219,7 +219,7 @@ public final class CompiledGraph {
         }
     }
 
-    private FusedExecutor fused() {
+    FusedExecutor fused() {
         if (fused == null) fused = new FusedExecutor(sd, inputs, outputs, scratch, threads);
         return fused;
     }

@@ -60,6 +60,8 @@ final class FusedExecutor {
     private double[][] small;
     /** Per node id: the direct buffer of its memory this call. */
     private ByteBuffer[] nio;
+    /** Per node id: float32 copies of the small values that compiled float32 loops read. */
+    private float[][] smallF;
 
     FusedExecutor(SameDiff sd, List<String> inputNames, String[] outputNames, Scratch scratch, int threads) {
         this.sd = sd;
@@ -72,6 +74,19 @@ final class FusedExecutor {
     /** The plan's stages (after the first call), for tests and profiles. */
     Fusion fusion() {
         return fusion;
+    }
+
+    /** The number of the plan's kernel phases that run compiled loops, and of all its kernel phases. */
+    int[] compiledPhases() {
+        int compiled = 0, all = 0;
+        for (Runnable r : stageRuns) {
+            if (!(r instanceof KernelRun kr)) continue;
+            for (Phase ph : kr.phases) {
+                all++;
+                if (ph.loop != null) compiled++;
+            }
+        }
+        return new int[]{compiled, all};
     }
 
     /** Plans the graph for inputs like {@code in} if not planned yet. */
@@ -97,6 +112,18 @@ final class FusedExecutor {
                 if (b != null) mem[n.id] = scratch.buffer(n.dataType, n.length(), b).reshape('c', n.shape);
             }
             runs.add(s instanceof Kernel k ? new KernelRun(f, k) : new Nd4jRun((Nd4jStage) s));
+        }
+        List<Phase> all = new ArrayList<>();
+        for (Runnable r : runs) if (r instanceof KernelRun kr) all.addAll(Arrays.asList(kr.phases));
+        TileCompiler.Loop[] loops = TileCompiler.compile(all);
+        smallF = new float[p.nodes.size()][];
+        for (int i = 0; i < loops.length; i++) {
+            all.get(i).loop = loops[i];
+            if (loops[i] == null || !loops[i].f32()) continue;
+            for (Operand o : loops[i].small()) {
+                Node r = o.node.root();
+                smallF[r.id] = new float[Math.toIntExact(r.length())];
+            }
         }
         program = p;
         fusion = f;
@@ -239,9 +266,9 @@ final class FusedExecutor {
     // ------------------------------------------------------------------ kernels
 
     /** How a tile op reads one operand. */
-    private enum Source { TILE, MEMORY, SMALL }
+    enum Source { TILE, MEMORY, SMALL }
 
-    private static final class Operand {
+    static final class Operand {
         final Node node;
         final Source source;
         /** TILE: the slot of the tile buffer; MEMORY: the slot its loaded tile goes to. */
@@ -257,7 +284,7 @@ final class FusedExecutor {
     }
 
     /** One tile op of a phase: its operands and where its result goes. */
-    private static final class TileOp {
+    static final class TileOp {
         final Node node;
         final Operand[] in;
         int slot;
@@ -271,8 +298,10 @@ final class FusedExecutor {
         }
     }
 
-    private static final class Phase {
+    static final class Phase {
         final List<Operand> loads = new ArrayList<>();
+        /** The phase's compiled loop, or null: interpreted. */
+        TileCompiler.Loop loop;
         final List<TileOp> ops = new ArrayList<>();
         final List<Node> reductions = new ArrayList<>();
         final List<Node> smallAfter = new ArrayList<>();
@@ -538,7 +567,8 @@ final class FusedExecutor {
 
         /** One phase over one block, tile by tile. */
         private void sweep(Phase ph, long[] block, double[][] acc) {
-            double[][] tiles = TILES.get().buffers(ph.slots);
+            Object[] args = ph.loop == null ? null : arguments(ph.loop, block, acc);
+            double[][] tiles = args != null ? null : TILES.get().buffers(ph.slots);
             int b = k.blockAxis;
             long c0 = 0, c1 = cols;
             long r0 = 0, r1 = rows, midLo = 0, midHi = 1, inner = rows, prefix = 1;
@@ -564,21 +594,74 @@ final class FusedExecutor {
                     for (long o = start; o < end; o++) {
                         rowIdx[n++] = o;
                         if (n == tr) {
-                            tiles(ph, rowIdx, n, c0, c1, tc, tiles, acc);
+                            tiles(ph, rowIdx, n, c0, c1, tc, tiles, acc, args);
                             n = 0;
                         }
                     }
                 }
             }
-            if (n > 0) tiles(ph, rowIdx, n, c0, c1, tc, tiles, acc);
+            if (n > 0) tiles(ph, rowIdx, n, c0, c1, tc, tiles, acc, args);
         }
 
-        /** The tiles of a set of rows: the columns [c0, c1) in pieces of tc. */
-        private void tiles(Phase ph, long[] rowIdx, int nr, long c0, long c1, int tc, double[][] tiles, double[][] acc) {
+        /** The tiles of a set of rows: the columns [c0, c1) in pieces of tc (compiled: one call, all columns). */
+        private void tiles(Phase ph, long[] rowIdx, int nr, long c0, long c1, int tc, double[][] tiles, double[][] acc,
+                           Object[] args) {
+            if (args != null) {
+                try {
+                    ph.loop.handle().invokeExact(rowIdx, nr, c0, (int) (c1 - c0), cols, (ByteBuffer[]) args[0],
+                            (long[]) args[1], (Object[]) args[2], (long[][]) args[3], (double[][]) args[4], (long[][]) args[5]);
+                } catch (RuntimeException | Error e) {
+                    throw e;
+                } catch (Throwable e) {
+                    throw new IllegalStateException(e);
+                }
+                return;
+            }
             for (long c = c0; c < c1; c += tc) {
                 int w = (int) Math.min(tc, c1 - c);
                 tile(ph, rowIdx, nr, c, w, tiles, acc);
             }
+        }
+
+        /**
+         * The arguments of a compiled loop for one block: memory operands with their element offsets, small operands
+         * (float32 copies of the block's part for float32 loops) with their row offsets, reductions' accumulators with
+         * theirs.
+         */
+        private Object[] arguments(TileCompiler.Loop loop, long[] block, double[][] acc) {
+            ByteBuffer[] m = new ByteBuffer[loop.memory().size()];
+            long[] base = new long[m.length];
+            for (int i = 0; i < m.length; i++) {
+                Node r = loop.memory().get(i).root();
+                m[i] = nio(r);
+                base[i] = mem[r.id].offset();
+            }
+            Object[] s = new Object[loop.small().size()];
+            long[][] so = new long[s.length][];
+            for (int i = 0; i < s.length; i++) {
+                Operand o = loop.small().get(i);
+                Node r = o.node.root();
+                double[] d = doubles(o.node);
+                so[i] = o.rowOff;
+                if (!loop.f32()) {
+                    s[i] = d;
+                    continue;
+                }
+                float[] f = smallF[r.id];
+                forEachRun(r.shape, o.node == r ? block : null, (from, to) -> {
+                    for (int j = from; j < to; j++) f[j] = (float) d[j];
+                });
+                s[i] = f;
+            }
+            double[][] red = new double[loop.reductions().size()][];
+            long[][] ro = new long[red.length][];
+            for (int i = 0; i < red.length; i++) {
+                Node r = loop.reductions().get(i);
+                int j = reductions.indexOf(r);
+                red[i] = Fusion.blockLocal(k, r) ? small[r.id] : acc[j];
+                ro[i] = reduceRowOff[j];
+            }
+            return new Object[]{m, base, s, so, red, ro};
         }
 
         private void tile(Phase ph, long[] rowIdx, int nr, long c, int w, double[][] tiles, double[][] acc) {

@@ -42,8 +42,11 @@ final class Fusion {
     static final int TILE = 1024;
     /** Bytes of the inputs of one block that should stay in cache across its phases. */
     static final long BLOCK_BYTES = 4L << 20;
-    /** The shortest contiguous run a block should give along the last axis when blocked along it. */
-    static final int MIN_RUN = 256;
+    /**
+     * The shortest contiguous run (elements) a block may give along the last axis when blocked along it; a kernel whose
+     * blocks would be narrower streams instead (many short runs cost more than the passes the blocks save).
+     */
+    static final int MIN_RUN = 512;
 
     abstract static sealed class Stage permits Kernel, Nd4jStage {
         final int index;
@@ -298,6 +301,7 @@ final class Fusion {
                 b = -1;
             }
         }
+        if (b == rank - 1 && b != first && !k.consumed.isEmpty() && blockWidth(k, b, threads) < MIN_RUN) b = -1;
         k.blocked = b >= 0 || k.consumed.isEmpty();
         k.blockAxis = b >= 0 ? b : first;
         if (k.blockAxis < 0) {
@@ -310,11 +314,16 @@ final class Fusion {
             k.blockWidth = perThread;
             return;
         }
+        k.blockWidth = blockWidth(k, k.blockAxis, threads);
+    }
+
+    /** The width of a kernel's blocks along axis b: its inputs' part in {@link #BLOCK_BYTES}, a thread's share at most. */
+    private long blockWidth(Kernel k, int b, int threads) {
+        long extent = k.space[b];
+        long perThread = (extent + threads - 1) / threads;
         long unit = Program.length(k.space) / extent;
-        long bytes = Math.max(1, unit * inputBytes(k));
-        long w = Math.max(1, BLOCK_BYTES / bytes);
-        if (k.blockAxis == rank - 1) w = Math.max(w, MIN_RUN);
-        k.blockWidth = Math.max(1, Math.min(w, perThread));
+        long w = Math.max(1, BLOCK_BYTES / Math.max(1, unit * inputBytes(k)));
+        return Math.max(1, Math.min(w, perThread));
     }
 
     /** Bytes per element of the space-shaped values a kernel reads from memory. */

@@ -83,8 +83,10 @@ class ExecutorPathsTest {
     }
 
     /**
-     * Full-size passes over memory of the fused forward+backward plans at the bench's [4096,1024], float32: batch norm
-     * (statistics over the batch axis) at most 8, layer norm (over the features) at most 5.
+     * Full-size passes over memory of the fused forward+backward plans at the bench's shapes, float32: batch norm of
+     * NCHW input at most 8, layer norm (over the features) at most 5, batch norm of [4096,1024] at most 9: its kernels
+     * stream (each phase reads x again) because blocks of columns that stay in cache would cut its rows into runs of
+     * 1 KiB, which took twice as long as streaming (docs/performance-profile.md).
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("passCases")
@@ -103,7 +105,7 @@ class ExecutorPathsTest {
     }
 
     static Stream<Arguments> passCases() {
-        return Stream.of(Arguments.of("batch norm [4096,1024]", Layout.of(new long[]{4096, 1024}, new int[]{0}, 1), 8.0),
+        return Stream.of(Arguments.of("batch norm [4096,1024]", Layout.of(new long[]{4096, 1024}, new int[]{0}, 1), 9.0),
                 Arguments.of("batch norm NCHW [64,64,1024]", Layout.of(new long[]{64, 64, 1024}, new int[]{0, 2}, 1), 8.0),
                 Arguments.of("layer norm [4096,1024]", Layout.of(new long[]{4096, 1024}, new int[]{1}, 1), 5.0));
     }

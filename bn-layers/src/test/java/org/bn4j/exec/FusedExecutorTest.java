@@ -25,7 +25,21 @@ import static org.junit.jupiter.api.Assertions.*;
 class FusedExecutorTest {
 
     static Stream<Arguments> typesAndThreads() {
-        return Stream.of(DataType.DOUBLE, DataType.FLOAT).flatMap(dt -> Stream.of(Arguments.of(dt, 1), Arguments.of(dt, 2)));
+        return Stream.of(DataType.DOUBLE, DataType.FLOAT).flatMap(dt -> Stream.of(1, 2).flatMap(
+                t -> Stream.of(Arguments.of(dt, t, true), Arguments.of(dt, t, false))));
+    }
+
+    /** Runs body with the kernels' loops compiled ({@code -Dbn4j.exec.codegen} unset) or interpreted. */
+    static <T> T withCodegen(boolean compiled, java.util.function.Supplier<T> body) {
+        String before = System.getProperty("bn4j.exec.codegen");
+        try {
+            if (compiled) System.clearProperty("bn4j.exec.codegen");
+            else System.setProperty("bn4j.exec.codegen", "false");
+            return body.get();
+        } finally {
+            if (before == null) System.clearProperty("bn4j.exec.codegen");
+            else System.setProperty("bn4j.exec.codegen", before);
+        }
     }
 
     /** A graph with every fused op, reductions over rows, columns and all axes, and a view of its input. */
@@ -50,14 +64,23 @@ class FusedExecutorTest {
         return sd;
     }
 
-    @ParameterizedTest(name = "{0}, {1} thread(s)")
+    @ParameterizedTest(name = "{0}, {1} thread(s), compiled loops {2}")
     @MethodSource("typesAndThreads")
-    void fusedEqualsSameDiff(DataType dt, int threads) {
-        long rows = 512, cols = 300;   // enough elements for two threads
+    void fusedEqualsSameDiff(DataType dt, int threads, boolean compiled) {
+        long rows = 512, cols = 300;   // enough elements for two threads; 300 columns leave loop tails
         List<String> outs = new java.util.ArrayList<>();
         SameDiff sd = graph(dt, rows, cols, outs);
         CompiledGraph cg = new CompiledGraph(sd, List.of("x", "g"), outs, new Scratch(), threads);
         for (int call = 0; call < 2; call++) {
+            if (call == 0) {   // planned here: every phase of the plan compiled, or none
+                Nd4j.getRandom().setSeed(7);
+                Map<String, INDArray> first = Map.of("x", Nd4j.randn(dt, rows, cols), "g", Nd4j.rand(dt, 1, cols));
+                int[] loops = withCodegen(compiled, () -> {
+                    cg.fusedPlan(first);
+                    return cg.fused().compiledPhases();
+                });
+                assertEquals(compiled ? loops[1] : 0, loops[0], "phases compiled, of " + loops[1]);
+            }
             Nd4j.getRandom().setSeed(call);
             // x as a view into a larger array (an offset and rows of a longer buffer)
             INDArray big = Nd4j.randn(dt, rows + 7, cols).muli(3).addi(1);

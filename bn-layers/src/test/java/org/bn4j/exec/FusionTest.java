@@ -52,21 +52,29 @@ class FusionTest {
     }
 
     @Test
-    void columnStatisticsAreBlockedByColumns() {
-        Fusion f = normalize(new long[]{256, 64}, 0);
+    void columnStatisticsAreBlockedByColumnsWhenTheBlocksKeepLongRuns() {
+        Fusion f = normalize(new long[]{256, 2048}, 0);   // a thread's 1024 columns of 256 rows: 1 MiB, runs of 4 KiB
         Kernel k = (Kernel) f.stages.get(0);
-        assertTrue(k.blocked);
+        assertTrue(k.blocked, f.toString());
         assertEquals(1, k.blockAxis);
+        assertEquals(1024, k.blockWidth);
         assertEquals(3, k.phases);
         assertEquals(2.0, f.passes());
     }
 
     @Test
-    void aKernelWhoseBlocksDoNotStayInCacheReadsOncePerPhase() {
-        Fusion f = normalize(new long[]{1 << 21, 4}, 0);   // one column of 2^21 rows is 8 MiB of float32
-        Kernel k = (Kernel) f.stages.get(0);
-        assertTrue(k.blocked);
-        assertEquals(4.0, f.passes(), "x read in each of 3 phases, y written once");
+    void columnStatisticsStreamWhenBlocksWouldCutRowsShort() {
+        // 32 columns a thread: blocks of short runs cost more than the two passes they save
+        Fusion narrow = normalize(new long[]{256, 64}, 0);
+        // 4 MiB of blocks hold 256 columns of 4096 rows: runs of 1 KiB
+        Fusion tall = normalize(new long[]{4096, 1024}, 0);
+        for (Fusion f : List.of(narrow, tall)) {
+            Kernel k = (Kernel) f.stages.get(0);
+            assertFalse(k.blocked, f.toString());
+            assertEquals(0, k.blockAxis);
+            assertEquals(3, k.phases);
+            assertEquals(4.0, f.passes(), "x read in each of 3 phases, y written once");
+        }
     }
 
     @Test
