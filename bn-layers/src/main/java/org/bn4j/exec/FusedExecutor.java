@@ -204,13 +204,16 @@ final class FusedExecutor {
         return isContiguous(a) ? a : a.dup('c');
     }
 
-    /** The direct buffer of a value's memory this call (made once per call: each view costs a native call). */
+    /**
+     * The direct buffer of a value's memory this call, in native byte order (made once per call: each view costs a
+     * native call).
+     */
     private ByteBuffer nio(Node r) {
         ByteBuffer b = nio[r.id];
         if (b == null) {
             synchronized (nio) {
                 b = nio[r.id];
-                if (b == null) nio[r.id] = b = mem[r.id].data().asNio();
+                if (b == null) nio[r.id] = b = mem[r.id].data().asNio().order(java.nio.ByteOrder.nativeOrder());
             }
         }
         return b;
@@ -222,10 +225,32 @@ final class FusedExecutor {
         double[] d = small[r.id];
         if (d == null) {
             INDArray a = mem[r.id];
-            d = a.dup('c').castTo(DataType.DOUBLE).data().asDouble();
+            DataType t = a.dataType();
+            if ((t == DataType.FLOAT || t == DataType.DOUBLE) && isContiguous(a)) {
+                // read straight from memory: ND4J ops cost microseconds each, which small shapes notice
+                d = new double[Math.toIntExact(a.length())];
+                ByteBuffer b = nio(r);
+                int at = Math.toIntExact(a.offset() * t.width());
+                for (int i = 0; i < d.length; i++) d[i] = t == DataType.FLOAT ? b.getFloat(at + 4 * i) : b.getDouble(at + 8 * i);
+            } else {
+                d = a.dup('c').castTo(DataType.DOUBLE).data().asDouble();
+            }
             small[r.id] = d;
         }
         return d;
+    }
+
+    /** Writes a value computed as doubles to its memory (float32 or float64, contiguous: planned so). */
+    private void export(Node e) {
+        INDArray a = mem[e.id];
+        double[] d = small[e.id];
+        ByteBuffer b = nio(e);
+        boolean f32 = a.dataType() == DataType.FLOAT;
+        int at = Math.toIntExact(a.offset() * (f32 ? 4 : 8));
+        for (int i = 0; i < d.length; i++) {
+            if (f32) b.putFloat(at + 4 * i, (float) d[i]);
+            else b.putDouble(at + 8 * i, d[i]);
+        }
     }
 
     // ------------------------------------------------------------------ ND4J stages
@@ -464,7 +489,7 @@ final class FusedExecutor {
                     for (Node s : ph.smallAfter) computeSmall(s, null);
                 }
             }
-            for (Node e : k.exports) mem[e.id].assign(Nd4j.createFromArray(small[e.id]).castTo(e.dataType).reshape(e.shape));
+            for (Node e : k.exports) export(e);
         }
 
         /** Runs {@code body(thread, partials)} on t threads; returns each thread's partial accumulators. */
