@@ -33,9 +33,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Compiles the tile loop of a kernel's phase into Java code: one loop over the tile's rows and, within a row, over
@@ -104,7 +106,7 @@ final class TileCompiler {
     static synchronized Loop[] compile(List<Phase> phases) {
         Loop[] out = new Loop[phases.size()];
         if (!enabled() || javac() == null) return out;
-        Map<String, List<Integer>> todo = new LinkedHashMap<>();
+        Set<String> todo = new LinkedHashSet<>();
         Writer[] writers = new Writer[phases.size()];
         String[] bodies = new String[phases.size()];
         for (int i = 0; i < phases.size(); i++) {
@@ -112,13 +114,13 @@ final class TileCompiler {
             if (t == null) continue;
             writers[i] = new Writer(phases.get(i), t);
             bodies[i] = writers[i].body();
-            if (!CACHE.containsKey(bodies[i])) todo.computeIfAbsent(bodies[i], b -> new ArrayList<>()).add(i);
+            if (!CACHE.containsKey(bodies[i])) todo.add(bodies[i]);
         }
         if (!todo.isEmpty()) {
             String name = "Bn4jTiles" + (classes++);
             StringBuilder src = new StringBuilder("import jdk.incubator.vector.*;\nimport java.nio.*;\n\npublic final class ")
                     .append(name).append(" {\n").append(Writer.CONSTANTS);
-            List<String> keys = new ArrayList<>(todo.keySet());
+            List<String> keys = new ArrayList<>(todo);
             for (int m = 0; m < keys.size(); m++) {
                 src.append("  public static void t").append(m).append(Writer.SIGNATURE).append(keys.get(m)).append("  }\n");
             }
@@ -185,7 +187,7 @@ final class TileCompiler {
             for (Diagnostic<?> d : diagnostics.getDiagnostics()) {
                 if (d.getKind() == Diagnostic.Kind.ERROR) msg.append('\n').append(d.getMessage(Locale.ROOT)).append(" at line ").append(d.getLineNumber());
             }
-            throw new IllegalStateException(msg + "\n" + source);
+            throw new UnsupportedGraphException(msg + "\n" + source);
         }
         byte[] bytes = classFiles.get(name).toByteArray();
         return new ClassLoader(TileCompiler.class.getClassLoader()) {
