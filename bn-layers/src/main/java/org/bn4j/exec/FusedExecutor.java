@@ -41,6 +41,8 @@ import java.util.concurrent.Future;
 final class FusedExecutor {
     /** Elements per thread below which a kernel runs on the calling thread alone. */
     private static final long MIN_PARALLEL = 1 << 15;
+    /** Elements (at least one row) a call of a compiled loop takes. */
+    private static final long LOOP_CALL = 1 << 15;
     private static volatile ExecutorService pool;
     private static int poolThreads;
 
@@ -609,7 +611,8 @@ final class FusedExecutor {
                 midHi = block[1];
             }
             int tc = (int) Math.min(c1 - c0, Fusion.TILE);
-            int tr = Math.max(1, Fusion.TILE / tc);
+            // a compiled loop keeps no tile: it takes many rows a call, so that calls cost nothing beside the work
+            int tr = (int) Math.max(1, (args != null ? LOOP_CALL : Fusion.TILE) / tc);
             long[] rowIdx = new long[tr];
             int n = 0;
             for (long p = 0; p < prefix; p++) {

@@ -204,7 +204,8 @@ final class TileCompiler {
         static final String CONSTANTS = """
                   static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
                   static final VectorSpecies<Float> F = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
-                  static final int FL = F.length(), DL = D.length();
+                  static final VectorSpecies<Float> FW = FloatVector.SPECIES_PREFERRED;
+                  static final int FL = F.length(), DL = D.length(), FWL = FW.length();
                   static final ByteOrder NO = ByteOrder.nativeOrder();
                 """;
 
@@ -223,7 +224,8 @@ final class TileCompiler {
             this.ph = ph;
             f32 = t == DataType.FLOAT;
             V = f32 ? "FloatVector" : "DoubleVector";
-            S = f32 ? "F" : "D";
+            // float32 loops with no reduction take the widest vectors; others as many float32 lanes as float64 ones
+            S = !f32 ? "D" : hasReductions(ph) ? "F" : "FW";
             // made where they are used: a vector held in a static field would stay boxed in the loops
             Z = V + ".zero(" + S + ")";
             ONE = V + ".broadcast(" + S + ", 1)";
@@ -270,7 +272,7 @@ final class TileCompiler {
                 }
             }
             line(3, "int j = 0;");
-            line(3, "for (; j < up; j += %s) {", f32 ? "FL" : "DL");
+            line(3, "for (; j < up; j += %sL) {", S);
             vectorBody(false);
             line(3, "}");
             line(3, "if (j < w) {");
@@ -334,6 +336,11 @@ final class TileCompiler {
         /** A vector of the phase's type as float64 (float32 vectors have as many lanes as float64 ones). */
         private String widened(String x) {
             return f32 ? "((DoubleVector) " + x + ".convertShape(VectorOperators.F2D, D, 0))" : x;
+        }
+
+        private static boolean hasReductions(Phase ph) {
+            for (TileOp op : ph.ops) if (op.node.kind == Kind.REDUCE) return true;
+            return false;
         }
 
         private String operand(Operand o) {
