@@ -29,14 +29,16 @@ import java.util.concurrent.Future;
 
 /**
  * The runner of the fusing executor: plans a graph on its first call ({@link Planner}, {@link Fusion},
- * {@link BufferPlan}) and runs its stages on every call. A kernel runs block by block on the configured threads;
- * within a block, each phase goes over the block in tiles of {@link Fusion#TILE} elements, evaluating the phase's
- * tile values op by op on double-precision tiles with the Vector API ({@link VectorOps}), accumulating its reductions
- * in double precision, and writing the values the kernel stores. Tile values stay in double precision within a kernel;
- * what leaves it (stored values, reductions, small values) is rounded to the value's type, so float32 statistics
- * accumulate in double and are rounded once; a float32 tile value that a comparison or a step tests is rounded first,
- * so that the test sees the value the graph's type holds (as the forward stored it, for a threshold kept for the
- * backward). ND4J stages run their op on preallocated arrays. Not thread-safe: {@link CompiledGraph} serializes calls.
+ * {@link BufferPlan}), compiles each kernel phase into a loop ({@link TileCompiler}) and runs its stages on every
+ * call. A kernel runs block by block on the configured threads; within a block, each phase goes over the block's
+ * rows, a few tens of thousands of elements a call of its compiled loop, which loads, computes, stores and reduces
+ * vector by vector in registers, in the graph's type (float32 sums in float64). A phase that cannot be compiled (values
+ * of more than one type, no compiler in the runtime, {@code -Dbn4j.exec.codegen=false}) is interpreted instead: tiles
+ * of {@link Fusion#TILE} elements, op by op on double-precision tiles with the Vector API ({@link VectorOps}), a
+ * float32 tile value that a comparison or a step tests rounded first, so that the test sees the value the graph's type
+ * holds. Reductions accumulate in double precision either way and are rounded once to their type. Small operands are
+ * read from memory and exported values written to it through the arrays' direct buffers. ND4J stages run their op on
+ * preallocated arrays. Not thread-safe: {@link CompiledGraph} serializes calls.
  */
 final class FusedExecutor {
     /** Elements per thread below which a kernel runs on the calling thread alone. */

@@ -30,9 +30,10 @@ import java.util.Set;
  * itself reads spans the block axis, every such reduction is complete within a block and the block runs all its
  * phases before the next block starts: a block small enough to stay in cache is read from memory once, however many
  * phases it has (layer norm: a block of rows; NCHW batch norm: a block of channels, each a set of contiguous
- * H·W runs; [N,C] batch norm: a block of columns holding all rows). Otherwise the kernel streams: each phase sweeps
- * the whole space, and the reductions of a phase are combined across threads before the next. Reductions whose
- * results are read only by later stages may span the block axis; they are combined at the end.
+ * H·W runs; [N,C] batch norm: a block of columns holding all rows, if a block keeps runs of at least
+ * {@link #MIN_RUN} elements). Otherwise the kernel streams: each phase sweeps the whole space, and the reductions of
+ * a phase are combined across threads before the next. Reductions whose results are read only by later stages may
+ * span the block axis; they are combined at the end.
  *
  * <p>Ops that are not fused (matrix products, convolutions, top-k) are ND4J stages; the tile values they read are
  * stored by their kernel, and what they produce is read from memory by later kernels.

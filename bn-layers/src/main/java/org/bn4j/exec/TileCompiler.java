@@ -48,9 +48,15 @@ import java.util.Set;
  * class loader of its own; it refers to JDK classes only.
  *
  * <p>A phase is compiled when every value it loads, computes or stores is of one type, float32 or float64 (its
- * arithmetic is then that type's, op by op, as ND4J's kernels compute; float32 sums and means accumulate in float64);
- * other phases, and every phase when the JDK has no compiler ({@code ToolProvider.getSystemJavaCompiler()} is null,
- * said once at INFO) or {@code -Dbn4j.exec.codegen=false}, run on {@link FusedExecutor}'s tile interpreter.
+ * arithmetic is then that type's, op by op, as ND4J's kernels compute; comparisons give 0 or 1 in that type; float32
+ * sums and means accumulate in float64, float32 vectors having as many lanes as float64 ones in phases that reduce,
+ * the widest vectors in the others); other phases, and every phase when the JDK has no compiler
+ * ({@code ToolProvider.getSystemJavaCompiler()} is null, said once at INFO) or {@code -Dbn4j.exec.codegen=false}, run
+ * on {@link FusedExecutor}'s tile interpreter. Generated code that does not compile is a planning failure: the graph
+ * falls back to the unfused executor like any graph the fused one cannot plan (a warning; an error in strict mode).
+ * Vector constants are made where they are used, never kept in static fields (a vector read from a field stays boxed
+ * in a loop, which made the first version several times slower). Loop tails use masked loads and stores, which JDK 17
+ * does not compile into vector instructions: rows whose length is not a multiple of the vector length pay for it.
  *
  * <p>The compiled method: {@code tile(long[] rows, int nr, long c, int w, long cols, ByteBuffer[] mem, long[] base,
  * Object[] small, long[][] smallRowOff, double[][] red, long[][] redRowOff)}: for each of the {@code nr} rows, the
