@@ -20,11 +20,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *   <li><b>unfused</b> ({@link Path#UNFUSED}, the default): the graph's ND4J ops one by one on reused arrays
  *       ({@link GraphExecutor}).</li>
  *   <li><b>fused</b> ({@link Path#FUSED}): the graph compiled into kernels that make one pass over memory per phase,
- *       block by block, with the Vector API (see the package's {@code FusedExecutor}); its kernels run on
- *       {@code -Dbn4j.exec.threads} threads (default: {@code OMP_NUM_THREADS} if set, else the number of processors).
- *       It needs the JVM started with {@code --add-modules jdk.incubator.vector} and is chosen with
- *       {@code -Dbn4j.exec=fused}; it is not the default yet because on the project's machine it is still slower
- *       than the unfused executor at most shapes (see the project's docs/performance-profile.md).</li>
+ *       block by block or streaming, each phase one generated loop with the Vector API (see the package's
+ *       {@code FusedExecutor} and {@code TileCompiler}); its kernels run on {@code -Dbn4j.exec.threads} threads
+ *       (default: {@code OMP_NUM_THREADS} if set, else the number of processors). It needs the JVM started with
+ *       {@code --add-modules jdk.incubator.vector} and is chosen with {@code -Dbn4j.exec=fused}; it is not the
+ *       default yet because on the project's machine it is faster than the unfused executor at large shapes but
+ *       slower at small ones (see the project's docs/performance-profile.md).</li>
  *   <li><b>SameDiff</b> ({@link Path#SAMEDIFF}): {@code SameDiff.output}, a session per call; the reference.</li>
  * </ul>
  * {@code -Dbn4j.exec=fused|unfused|samediff} chooses the path for every graph (read at each call);
