@@ -25,11 +25,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       (default: {@code OMP_NUM_THREADS} if set, else the number of processors). It needs the JVM started with
  *       {@code --add-modules jdk.incubator.vector} and is chosen with {@code -Dbn4j.exec=fused}; it is not the
  *       default yet because on the project's machine it is faster than the unfused executor at large shapes but
- *       slower at small ones (see the project's docs/performance-profile.md).</li>
+ *       not at small ones (see the project's docs/performance-profile.md).</li>
  *   <li><b>SameDiff</b> ({@link Path#SAMEDIFF}): {@code SameDiff.output}, a session per call; the reference.</li>
  * </ul>
  * {@code -Dbn4j.exec=fused|unfused|samediff} chooses the path for every graph (read at each call);
- * {@link #withPath} for the graphs run on one thread. Fused without the Vector API runs unfused (said once at INFO).
+ * {@link #withPath} for the graphs run on one thread. Fused without the Vector API runs unfused (said once at INFO);
+ * with neither set, the first graph says once at INFO that it runs unfused and how to choose the fused executor.
  * A graph that the fused executor cannot plan runs unfused, and one the unfused executor cannot plan runs through
  * SameDiff; each such fallback is logged once as a warning. With {@code -Dbn4j.exec.strict=true} (the project's tests)
  * a fallback throws {@link IllegalStateException} instead.
@@ -41,6 +42,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class CompiledGraph {
     private static final Logger log = LoggerFactory.getLogger(CompiledGraph.class);
     private static final AtomicBoolean TOLD_SIMD = new AtomicBoolean();
+    private static final AtomicBoolean TOLD_DEFAULT = new AtomicBoolean();
     private static final ThreadLocal<Path> PATH = new ThreadLocal<>();
 
     /** The executors a graph can run through. */
@@ -88,6 +90,10 @@ public final class CompiledGraph {
         if (path == null) {
             String p = System.getProperty("bn4j.exec");
             path = p != null ? Path.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT)) : Path.UNFUSED;
+            if (p == null && TOLD_DEFAULT.compareAndSet(false, true)) {
+                log.info("bn4j: running the unfused executor (the default); the fused one, faster at large shapes, is "
+                        + "chosen with -Dbn4j.exec=fused and needs the JVM started with --add-modules jdk.incubator.vector");
+            }
         }
         if (path == Path.FUSED && !Simd.available()) {
             if (TOLD_SIMD.compareAndSet(false, true)) {

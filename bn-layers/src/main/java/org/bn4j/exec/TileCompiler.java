@@ -55,21 +55,24 @@ import java.util.Set;
  * on {@link FusedExecutor}'s tile interpreter. Generated code that does not compile is a planning failure: the graph
  * falls back to the unfused executor like any graph the fused one cannot plan (a warning; an error in strict mode).
  * Vector constants are made where they are used, never kept in static fields (a vector read from a field stays boxed
- * in a loop, which made the first version several times slower). Loop tails use masked loads and stores, which JDK 17
+ * in a loop, which made the first version about twice as slow). Loop tails use masked loads and stores, which JDK 17
  * does not compile into vector instructions: rows whose length is not a multiple of the vector length pay for it.
  *
- * <p>The compiled method: {@code tile(long[] rows, int nr, long c, int w, long cols, ByteBuffer[] mem, long[] base,
- * Object[] small, long[][] smallRowOff, double[][] red, long[][] redRowOff)}: for each of the {@code nr} rows, the
+ * <p>The compiled methods ({@code t0}, {@code t1}, … of a generated class, one per loop) are
+ * {@code static void (long[] rows, int nr, long c, int w, long cols, ByteBuffer[] mem, long[] base, Object[] small,
+ * long[][] smallRowOff, double[][] red, long[][] redRowOff)}: for each of the {@code nr} rows, the
  * columns [c, c + w) of the row; {@code mem} and {@code base} the memory operands (loads, then stores) and their
  * element offsets, {@code small} the small operands (as {@code float[]} or {@code double[]} like the phase's type)
  * with their offsets per row, {@code red} the reductions' accumulators with their offsets per row.
  */
 final class TileCompiler {
     private static final Logger log = LoggerFactory.getLogger(TileCompiler.class);
-    static final MethodType TYPE = MethodType.methodType(void.class, long[].class, int.class, long.class, int.class,
+    private static final MethodType TYPE = MethodType.methodType(void.class, long[].class, int.class, long.class, int.class,
             long.class, ByteBuffer[].class, long[].class, Object[].class, long[][].class, double[][].class, long[][].class);
     private static final Map<String, MethodHandle> CACHE = new HashMap<>();
     private static JavaCompiler compiler;
+    /** The compiler's file manager, opened once and shared by the compilations (which {@link #compile} serializes). */
+    private static StandardJavaFileManager files;
     private static boolean unavailable;
     private static int classes;
 
@@ -153,6 +156,7 @@ final class TileCompiler {
     private static JavaCompiler javac() {
         if (compiler == null && !unavailable) {
             compiler = ToolProvider.getSystemJavaCompiler();
+            if (compiler != null) files = compiler.getStandardFileManager(null, Locale.ROOT, StandardCharsets.UTF_8);
             if (compiler == null) {
                 unavailable = true;
                 log.info("bn4j: this Java runtime has no compiler (javax.tools); the fused executor interprets its kernels,"
@@ -165,9 +169,8 @@ final class TileCompiler {
     /** Compiles one source file in memory and defines its class in a class loader of its own. */
     private static Class<?> define(String name, String source) {
         DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
-        StandardJavaFileManager std = javac().getStandardFileManager(diagnostics, Locale.ROOT, StandardCharsets.UTF_8);
         Map<String, ByteArrayOutputStream> classFiles = new HashMap<>();
-        JavaFileManager fm = new ForwardingJavaFileManager<>(std) {
+        JavaFileManager fm = new ForwardingJavaFileManager<>(files) {
             @Override
             public JavaFileObject getJavaFileForOutput(Location location, String className, JavaFileObject.Kind kind,
                                                        FileObject sibling) {

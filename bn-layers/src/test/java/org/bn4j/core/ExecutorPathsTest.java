@@ -86,7 +86,7 @@ class ExecutorPathsTest {
      * Full-size passes over memory of the fused forward+backward plans at the bench's shapes, float32: batch norm of
      * NCHW input at most 8, layer norm (over the features) at most 5, batch norm of [4096,1024] at most 9: its kernels
      * stream (each phase reads x again) because blocks of columns that stay in cache would cut its rows into runs of
-     * 1 KiB, which took twice as long as streaming (docs/performance-profile.md).
+     * 1 KiB, on which the loops ran at well under half their streaming speed (docs/performance-profile.md).
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("passCases")

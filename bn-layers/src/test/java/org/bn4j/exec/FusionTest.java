@@ -63,6 +63,15 @@ class FusionTest {
     }
 
     @Test
+    void aKernelWhoseBlocksDoNotStayInCacheReadsOncePerPhase() {
+        Fusion f = normalize(new long[]{64, 4, 1 << 16}, 0, 2);   // one channel of 64 x 2^16 is 16 MiB of float32
+        Kernel k = (Kernel) f.stages.get(0);
+        assertTrue(k.blocked, f.toString());
+        assertEquals(1, k.blockAxis);
+        assertEquals(4.0, f.passes(), "x read in each of 3 phases, y written once");
+    }
+
+    @Test
     void columnStatisticsStreamWhenBlocksWouldCutRowsShort() {
         // 32 columns a thread: blocks of short runs cost more than the two passes they save
         Fusion narrow = normalize(new long[]{256, 64}, 0);
