@@ -90,7 +90,7 @@ public final class CompiledGraph {
         if (path == null) {
             String p = System.getProperty("bn4j.exec");
             path = p != null ? Path.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT)) : Path.UNFUSED;
-            if (p == null && TOLD_DEFAULT.compareAndSet(false, true)) {
+            if (p == null && !TOLD_DEFAULT.get() && TOLD_DEFAULT.compareAndSet(false, true)) {   // no CAS per call
                 log.info("bn4j: running the unfused executor (the default); the fused one, faster at large shapes, is "
                         + "chosen with -Dbn4j.exec=fused and needs the JVM started with --add-modules jdk.incubator.vector");
             }

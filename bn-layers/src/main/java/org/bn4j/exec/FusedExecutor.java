@@ -235,7 +235,8 @@ final class FusedExecutor {
                 d = new double[Math.toIntExact(a.length())];
                 ByteBuffer b = nio(r);
                 int at = Math.toIntExact(a.offset() * t.width());
-                for (int i = 0; i < d.length; i++) d[i] = t == DataType.FLOAT ? b.getFloat(at + 4 * i) : b.getDouble(at + 8 * i);
+                if (t == DataType.FLOAT) for (int i = 0; i < d.length; i++) d[i] = b.getFloat(at + 4 * i);
+                else for (int i = 0; i < d.length; i++) d[i] = b.getDouble(at + 8 * i);
             } else {
                 d = a.dup('c').castTo(DataType.DOUBLE).data().asDouble();
             }
@@ -251,10 +252,8 @@ final class FusedExecutor {
         ByteBuffer b = nio(e);
         boolean f32 = a.dataType() == DataType.FLOAT;
         int at = Math.toIntExact(a.offset() * (f32 ? 4 : 8));
-        for (int i = 0; i < d.length; i++) {
-            if (f32) b.putFloat(at + 4 * i, (float) d[i]);
-            else b.putDouble(at + 8 * i, d[i]);
-        }
+        if (f32) for (int i = 0; i < d.length; i++) b.putFloat(at + 4 * i, (float) d[i]);
+        else for (int i = 0; i < d.length; i++) b.putDouble(at + 8 * i, d[i]);
     }
 
     // ------------------------------------------------------------------ ND4J stages
@@ -453,7 +452,11 @@ final class FusedExecutor {
         public void run() {
             // small operands from outside the kernel, read into doubles here (before any worker thread reads them)
             for (Node n : k.members) {
-                for (Node i : n.in) if (f.stageOf.get(i.root()) != k && !Arrays.equals(i.shape, k.space)) doubles(i);
+                for (Node i : n.in) {
+                    if (f.stageOf.get(i.root()) == k || Arrays.equals(i.shape, k.space)) continue;
+                    doubles(i);
+                    mirror(i.root(), null);   // float32 copy for compiled loops, once a call (not per block)
+                }
             }
             for (Node r : reductions) {
                 double[] a = new double[Math.toIntExact(r.length())];
@@ -677,11 +680,9 @@ final class FusedExecutor {
                     s[i] = d;
                     continue;
                 }
-                float[] f = smallF[r.id];
-                forEachRun(r.shape, o.node == r ? block : null, (from, to) -> {
-                    for (int j = from; j < to; j++) f[j] = (float) d[j];
-                });
-                s[i] = f;
+                // values of this kernel are computed block by block (those from outside were copied in run())
+                if (f.stageOf.get(r) == k) mirror(r, o.node == r ? block : null);
+                s[i] = smallF[r.id];
             }
             double[][] red = new double[loop.reductions().size()][];
             long[][] ro = new long[red.length][];
@@ -692,6 +693,16 @@ final class FusedExecutor {
                 ro[i] = reduceRowOff[j];
             }
             return new Object[]{m, base, s, so, red, ro};
+        }
+
+        /** Copies a small value (its part in a block; null: all of it) to its float32 copy, if it has one. */
+        private void mirror(Node r, long[] block) {
+            float[] f = smallF[r.id];
+            if (f == null) return;
+            double[] d = small[r.id];
+            forEachRun(r.shape, block, (from, to) -> {
+                for (int j = from; j < to; j++) f[j] = (float) d[j];
+            });
         }
 
         private void tile(Phase ph, long[] rowIdx, int nr, long c, int w, double[][] tiles, double[][] acc) {

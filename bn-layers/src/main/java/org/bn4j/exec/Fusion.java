@@ -309,13 +309,8 @@ final class Fusion {
             k.blockWidth = 1;
             return;
         }
-        long extent = k.space[k.blockAxis];
-        long perThread = (extent + threads - 1) / threads;
-        if (!k.blocked) {
-            k.blockWidth = perThread;
-            return;
-        }
-        k.blockWidth = blockWidth(k, k.blockAxis, threads);
+        // streaming: a thread's share of the axis; blocked: what stays in cache, a thread's share at most
+        k.blockWidth = k.blocked ? blockWidth(k, k.blockAxis, threads) : (k.space[k.blockAxis] + threads - 1) / threads;
     }
 
     /** The width of a kernel's blocks along axis b: its inputs' part in {@link #BLOCK_BYTES}, a thread's share at most. */
