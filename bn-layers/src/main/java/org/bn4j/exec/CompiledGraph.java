@@ -22,7 +22,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *   <li><b>fused</b> ({@link Path#FUSED}): the graph compiled into kernels that make one pass over memory per phase,
  *       block by block or streaming, each phase one generated loop with the Vector API (see the package's
  *       {@code FusedExecutor} and {@code TileCompiler}); its kernels run on {@code -Dbn4j.exec.threads} threads
- *       (default: {@code OMP_NUM_THREADS} if set, else the number of processors). It needs the JVM started with
+ *       (default: {@code OMP_NUM_THREADS} if set, else the number of processors). A kernel of per-column statistics
+ *       ([N,C] batch norm) is blocked by columns only if each thread's block keeps rows of at least
+ *       {@code -Dbn4j.exec.minRun} elements (default 2048; read when a graph is planned), else it streams over whole
+ *       rows. It needs the JVM started with
  *       {@code --add-modules jdk.incubator.vector} and is chosen with {@code -Dbn4j.exec=fused}; it is not the
  *       default yet because on the project's machine it is faster than the unfused executor at large shapes but
  *       not at small ones (see the project's docs/performance-profile.md).</li>

@@ -44,10 +44,14 @@ final class Fusion {
     /** Bytes of the inputs of one block that should stay in cache across its phases. */
     static final long BLOCK_BYTES = 4L << 20;
     /**
-     * The shortest contiguous run (elements) a block may give along the last axis when blocked along it; a kernel whose
-     * blocks would be narrower streams instead (many short runs cost more than the passes the blocks save).
+     * The shortest contiguous run (elements) a block may give along the last axis when blocked along it, unless the
+     * system property {@value #MIN_RUN_PROPERTY} says otherwise (read when a graph is planned); a kernel whose blocks
+     * would be narrower streams instead. Blocks of shorter runs cut each row into pieces that threads work on side by
+     * side, and the compiled loops ran slower on them than streaming ones on the whole rows, even where the blocks
+     * stayed in cache ({@code ColumnBlocking} in bn-bench measures it).
      */
-    static final int MIN_RUN = 512;
+    static final long MIN_RUN = 2048;
+    static final String MIN_RUN_PROPERTY = "bn4j.exec.minRun";
 
     abstract static sealed class Stage permits Kernel, Nd4jStage {
         final int index;
@@ -302,7 +306,8 @@ final class Fusion {
                 b = -1;
             }
         }
-        if (b == rank - 1 && b != first && !k.consumed.isEmpty() && blockWidth(k, b, threads) < MIN_RUN) b = -1;
+        long minRun = Long.getLong(MIN_RUN_PROPERTY, MIN_RUN);
+        if (b == rank - 1 && b != first && !k.consumed.isEmpty() && blockWidth(k, b, threads) < minRun) b = -1;
         k.blocked = b >= 0 || k.consumed.isEmpty();
         k.blockAxis = b >= 0 ? b : first;
         if (k.blockAxis < 0) {

@@ -31,14 +31,19 @@ class FusedExecutorTest {
 
     /** Runs body with the kernels' loops compiled ({@code -Dbn4j.exec.codegen} unset) or interpreted. */
     static <T> T withCodegen(boolean compiled, java.util.function.Supplier<T> body) {
-        String before = System.getProperty("bn4j.exec.codegen");
+        return withProperty("bn4j.exec.codegen", compiled ? null : "false", body);
+    }
+
+    /** Runs body with a system property set to value (null: unset), then restores it. */
+    static <T> T withProperty(String name, String value, java.util.function.Supplier<T> body) {
+        String before = System.getProperty(name);
         try {
-            if (compiled) System.clearProperty("bn4j.exec.codegen");
-            else System.setProperty("bn4j.exec.codegen", "false");
+            if (value == null) System.clearProperty(name);
+            else System.setProperty(name, value);
             return body.get();
         } finally {
-            if (before == null) System.clearProperty("bn4j.exec.codegen");
-            else System.setProperty("bn4j.exec.codegen", before);
+            if (before == null) System.clearProperty(name);
+            else System.setProperty(name, before);
         }
     }
 
@@ -102,6 +107,41 @@ class FusedExecutorTest {
                 double diff = a.sub(b).amaxNumber().doubleValue();
                 assertTrue(diff <= tol * scale, outs.get(i) + " differs by " + diff + " (relative " + diff / scale + ")");
             }
+        }
+    }
+
+    static Stream<Arguments> columnCases() {
+        return Stream.of(DataType.DOUBLE, DataType.FLOAT).flatMap(dt -> Stream.of("1", null).flatMap(
+                m -> Stream.of(Arguments.of(dt, m, true), Arguments.of(dt, m, false))));
+    }
+
+    /**
+     * Per-column statistics on two threads, the kernel blocked by columns ({@code -Dbn4j.exec.minRun=1}: a block of
+     * 150 columns a thread, which leaves loop tails) or streaming (the default at this width), compiled and
+     * interpreted, against SameDiff.
+     */
+    @ParameterizedTest(name = "{0}, minRun {1}, compiled loops {2}")
+    @MethodSource("columnCases")
+    void columnStatisticsBlockedOrStreaming(DataType dt, String minRun, boolean compiled) {
+        long rows = 64, cols = 300;
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.placeHolder("x", dt, rows, cols);
+        SDVariable mean = x.mean(true, 0);
+        SDVariable u = x.sub(mean);
+        SDVariable v = u.mul(u).mean(true, 0);
+        SDVariable y = u.mul(sd.math.rsqrt(v.add(1e-5)));
+        List<String> outs = List.of(y.name(), mean.name(), v.name());
+        CompiledGraph cg = new CompiledGraph(sd, List.of("x"), outs, new Scratch(), 2);
+        Nd4j.getRandom().setSeed(3);
+        Map<String, INDArray> in = Map.of("x", Nd4j.randn(dt, rows, cols).muli(2).addi(5));
+        String plan = withProperty("bn4j.exec.minRun", minRun, () -> withCodegen(compiled, () -> cg.fusedPlan(in)));
+        assertEquals(minRun != null, plan.contains("blocked on axis 1"), plan);
+        Map<String, INDArray> fused = cg.run(CompiledGraph.Path.FUSED, in), ref = cg.runSameDiff(in);
+        double tol = dt == DataType.DOUBLE ? 1e-12 : 1e-5;
+        for (String o : outs) {
+            INDArray a = fused.get(o).castTo(DataType.DOUBLE), b = ref.get(o).castTo(DataType.DOUBLE);
+            double diff = a.sub(b).amaxNumber().doubleValue(), scale = b.amaxNumber().doubleValue();
+            assertTrue(diff <= tol * scale, o + " differs by " + diff + " (relative " + diff / scale + ")");
         }
     }
 

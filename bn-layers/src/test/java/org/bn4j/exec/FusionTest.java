@@ -53,11 +53,11 @@ class FusionTest {
 
     @Test
     void columnStatisticsAreBlockedByColumnsWhenTheBlocksKeepLongRuns() {
-        Fusion f = normalize(new long[]{256, 2048}, 0);   // a thread's 1024 columns of 256 rows: 1 MiB, runs of 4 KiB
+        Fusion f = normalize(new long[]{64, 4096}, 0);   // a thread's 2048 columns of 64 rows: 512 KiB, runs of 8 KiB
         Kernel k = (Kernel) f.stages.get(0);
         assertTrue(k.blocked, f.toString());
         assertEquals(1, k.blockAxis);
-        assertEquals(1024, k.blockWidth);
+        assertEquals(2048, k.blockWidth);
         assertEquals(3, k.phases);
         assertEquals(2.0, f.passes());
     }
@@ -75,9 +75,11 @@ class FusionTest {
     void columnStatisticsStreamWhenBlocksWouldCutRowsShort() {
         // 32 columns a thread: blocks of short runs cost more than the two passes they save
         Fusion narrow = normalize(new long[]{256, 64}, 0);
+        // a thread's 1024 columns would stay in cache, but as runs of 4 KiB beside the other thread's
+        Fusion half = normalize(new long[]{256, 2048}, 0);
         // 4 MiB of blocks hold 256 columns of 4096 rows: runs of 1 KiB
         Fusion tall = normalize(new long[]{4096, 1024}, 0);
-        for (Fusion f : List.of(narrow, tall)) {
+        for (Fusion f : List.of(narrow, half, tall)) {
             Kernel k = (Kernel) f.stages.get(0);
             assertFalse(k.blocked, f.toString());
             assertEquals(0, k.blockAxis);
