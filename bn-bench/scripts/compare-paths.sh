@@ -10,7 +10,7 @@ cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=('bn|bn4j|256x1024' 'bn|bn4j|4096x1024' 'bn|bn4j|64x64x32x32'
   'ln|bn4j|4096x1024' 'lp1|bn4j|256x1024' 'ghost|bn4j|4096x1024')
 root=$(pwd)
-repo=$(mvn -q help:evaluate -Dexpression=settings.localRepository -DforceStdout 2>/dev/null || echo "$HOME/.m2/repository")
+repo=$(mvn -B -q -Dstyle.color=never help:evaluate -Dexpression=settings.localRepository -DforceStdout 2>/dev/null | sed "s/\x1b\[[0-9;]*m//g" || echo "$HOME/.m2/repository")
 if [ -n "${BASE:-}" ]; then
   base=/tmp/bn4j-base-$BASE
   if [ ! -d "$base" ]; then

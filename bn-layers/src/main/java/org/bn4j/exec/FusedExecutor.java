@@ -173,6 +173,14 @@ final class FusedExecutor {
                     res.put(o.name, dest);
                     continue;
                 }
+                double[] computed = small[o.root().id];
+                if (dest != null && computed != null && isContiguous(dest) && computed.length == dest.length()
+                        && (dest.dataType() == DataType.FLOAT || dest.dataType() == DataType.DOUBLE)) {
+                    // a small value straight into its destination: no ND4J op
+                    write(computed, dest, dest.data().asNio().order(java.nio.ByteOrder.nativeOrder()));
+                    res.put(o.name, dest);
+                    continue;
+                }
                 INDArray value = value(o);
                 if (dest != null) {
                     res.put(o.name, dest.assign(value));
@@ -191,7 +199,7 @@ final class FusedExecutor {
         if (a == null || !(fusion.inMemory.contains(r) || r.kind == Kind.INPUT || r.kind == Kind.CONSTANT)) {
             a = Nd4j.createFromArray(small[r.id]).castTo(r.dataType);
         }
-        return a.reshape('c', n.shape);
+        return Arrays.equals(a.shape(), n.shape) ? a : a.reshape('c', n.shape);   // a view costs a native shape buffer
     }
 
     private static boolean isContiguous(INDArray a) {
@@ -247,9 +255,11 @@ final class FusedExecutor {
 
     /** Writes a value computed as doubles to its memory (float32 or float64, contiguous: planned so). */
     private void export(Node e) {
-        INDArray a = mem[e.id];
-        double[] d = small[e.id];
-        ByteBuffer b = nio(e);
+        write(small[e.id], mem[e.id], nio(e));
+    }
+
+    /** Writes doubles into a contiguous float32 or float64 array through its direct buffer b. */
+    private static void write(double[] d, INDArray a, ByteBuffer b) {
         boolean f32 = a.dataType() == DataType.FLOAT;
         int at = Math.toIntExact(a.offset() * (f32 ? 4 : 8));
         if (f32) for (int i = 0; i < d.length; i++) b.putFloat(at + 4 * i, (float) d[i]);
@@ -618,7 +628,8 @@ final class FusedExecutor {
             int tc = (int) Math.min(c1 - c0, Fusion.TILE);
             // a compiled loop keeps no tile: it takes many rows a call, so that calls cost nothing beside the work
             int tr = (int) Math.max(1, (args != null ? LOOP_CALL : Fusion.TILE) / tc);
-            long[] rowIdx = new long[tr];
+            long visited = b >= 0 && b < rank - 1 ? prefix * (midHi - midLo) * inner : r1 - r0;
+            long[] rowIdx = new long[(int) Math.min(tr, visited)];
             int n = 0;
             for (long p = 0; p < prefix; p++) {
                 for (long m = midLo; m < midHi; m++) {

@@ -4,6 +4,7 @@ import org.bn4j.core.Layout;
 import org.bn4j.core.NormCore;
 import org.bn4j.core.NormSpec;
 import org.bn4j.core.RunningStats;
+import org.bn4j.exec.CompiledGraph;
 import org.bn4j.layers.AbstractNormLayer;
 import org.bn4j.layers.BatchRenorm;
 import org.deeplearning4j.exception.DL4JInvalidInputException;
@@ -132,11 +133,11 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         AbstractNormLayer c = layerConf();
         InputView iv = InputView.of(input, maskArray, c, layerId());
         DataType cdt = computeType();
-        INDArray x = input.castTo(cdt).reshape('c', iv.view());
-        INDArray mask = maskArray == null ? null : maskArray.castTo(cdt).reshape('c', iv.mask());
+        INDArray x = shaped(input.castTo(cdt), iv.view());
+        INDArray mask = maskArray == null ? null : shaped(maskArray.castTo(cdt), iv.mask());
         // the graphs write y straight into the activations array (a workspace array, or a detached one)
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(), input.shape(), 'c');
-        INDArray y = out.dataType() == cdt ? out.reshape('c', iv.view()) : detached(cdt, iv.view());
+        INDArray y = out.dataType() == cdt ? shaped(out, iv.view()) : detached(cdt, iv.view());
         Forward f = forward(training, x, mask, iv, y);
         if (recompute != null && f.training() && f.mode() == Mode.BATCH) {
             recompute.steps = enter(runningRule(true), f.segments(), recompute.mean, recompute.var, recompute.steps);
@@ -166,7 +167,7 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
             Layout layout = c.layout(iv.view(), iv.mask(), 1, iv.sequence()).simplify();
             Map<String, INDArray> in = inputs(layout, x, mask);
             putRunning(in, layout);
-            Map<String, INDArray> into = y == null ? Map.of() : Map.of(Y, y.reshape('c', layout.shape()));
+            Map<String, INDArray> into = y == null ? Map.of() : Map.of(Y, shaped(y, layout.shape()));
             graphs(spec, layout).inference().run(in, into);
             Segment s = new Segment(0, iv.batch(), 1, layout, spec, new HashMap<>());
             return new Forward(null, null, training, Mode.RUNNING, List.of(s), null);
@@ -290,8 +291,8 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         }
         InputView iv = InputView.of(input, maskArray, c, layerId());
         DataType cdt = computeType();
-        INDArray x = input.castTo(cdt).reshape('c', iv.view());
-        INDArray mask = maskArray == null ? null : maskArray.castTo(cdt).reshape('c', iv.mask());
+        INDArray x = shaped(input.castTo(cdt), iv.view());
+        INDArray mask = maskArray == null ? null : shaped(maskArray.castTo(cdt), iv.mask());
         if (f.input() != input || f.mask() != maskArray) {
             // the same kind of forward (training or not) on the input the backward is asked for
             Forward again = forward(f.training(), x, mask, iv, null);
@@ -301,26 +302,33 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         if (f.preActivation() != null) {
             eps = c.activation().backprop(f.preActivation().dup(), epsilon.dup()).getFirst();
         }
-        INDArray dy = eps.castTo(cdt).reshape('c', iv.view());
+        INDArray dy = shaped(eps.castTo(cdt), iv.view());
         // the graphs write dx straight into the gradient array (a workspace array, or a detached one)
         INDArray epsOut = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(), input.shape(), 'c');
-        INDArray dx = epsOut.dataType() == cdt ? epsOut.reshape('c', iv.view()) : detached(cdt, iv.view());
+        INDArray dx = epsOut.dataType() == cdt ? shaped(epsOut, iv.view()) : detached(cdt, iv.view());
         INDArray dGamma = null, dBeta = null;
+        boolean oneSegment = f.segments().size() == 1;
+        Map<String, INDArray> into = new HashMap<>();
         for (Segment s : f.segments()) {
             Map<String, INDArray> in = segmentInputs(s, x, mask);
             in.put(DY, rows(dy, s.start(), s.end(), s.layout().shape()));
             NormCore.Graphs g = graphs(s.spec(), s.layout());
             if (f.mode() == Mode.RUNNING) putRunning(in, s.layout());
-            Map<String, INDArray> res = (f.mode() == Mode.RUNNING ? g.frozenBackward() : g.backward())
-                    .run(in, Map.of(DX, rows(dx, s.start(), s.end(), s.layout().shape())));
+            CompiledGraph bwd = f.mode() == Mode.RUNNING ? g.frozenBackward() : g.backward();
+            into.put(DX, rows(dx, s.start(), s.end(), s.layout().shape()));
+            if (oneSegment) {   // the parameters' gradients straight into their views (no array made per call)
+                putGradientView(into, bwd, DGAMMA, NormParamInitializer.GAMMA, s.layout(), cdt);
+                putGradientView(into, bwd, DBETA, NormParamInitializer.BETA, s.layout(), cdt);
+            }
+            Map<String, INDArray> res = bwd.run(in, into);
             if (res.containsKey(DGAMMA)) dGamma = dGamma == null ? res.get(DGAMMA) : dGamma.add(res.get(DGAMMA));
             if (res.containsKey(DBETA)) dBeta = dBeta == null ? res.get(DBETA) : dBeta.add(res.get(DBETA));
         }
         if (dx.dataType() != epsOut.dataType()) epsOut.assign(dx.reshape('c', epsOut.shape()));
 
         Gradient g = new DefaultGradient(gradientsFlattened);
-        if (c.learnsGamma()) setGradient(g, NormParamInitializer.GAMMA, dGamma);
-        if (c.learnsBeta()) setGradient(g, NormParamInitializer.BETA, dBeta);
+        if (c.learnsGamma()) setGradient(g, NormParamInitializer.GAMMA, dGamma, dGamma != null && dGamma == into.get(DGAMMA));
+        if (c.learnsBeta()) setGradient(g, NormParamInitializer.BETA, dBeta, dBeta != null && dBeta == into.get(DBETA));
         for (String key : List.of(NormParamInitializer.MEAN, NormParamInitializer.VAR, NormParamInitializer.STEPS)) {
             INDArray view = gradientViews == null ? null : gradientViews.get(key);
             if (view == null) continue;
@@ -332,10 +340,19 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         return new Pair<>(g, epsOut);
     }
 
-    private void setGradient(Gradient g, String key, INDArray value) {
+    /** Sets a parameter's gradient: its view, holding the value (written there by the graph already if inView). */
+    private void setGradient(Gradient g, String key, INDArray value, boolean inView) {
         INDArray view = gradientViews.get(key);
-        view.assign(value.reshape(view.shape()));
+        if (!inView) view.assign(value.reshape(view.shape()));
         g.setGradientFor(key, view);
+    }
+
+    /** A parameter's gradient view, shaped for the layout, as the destination of a graph output (if of its type). */
+    private void putGradientView(Map<String, INDArray> into, CompiledGraph graph, String output, String param, Layout layout,
+                                 DataType cdt) {
+        INDArray view = gradientViews == null ? null : gradientViews.get(param);
+        if (view == null || view.dataType() != cdt || !graph.outputNames().contains(output)) return;
+        into.put(output, shaped(view, layout.paramShape()));
     }
 
     /**
@@ -451,17 +468,17 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
     private Map<String, INDArray> inputs(Layout layout, INDArray x, INDArray mask) {
         AbstractNormLayer c = layerConf();
         Map<String, INDArray> in = new HashMap<>();
-        in.put(X, x.reshape('c', layout.shape()));
-        if (mask != null) in.put(W, mask.reshape('c', layout.maskShape()));
-        if (c.isScale()) in.put(GAMMA, param(NormParamInitializer.GAMMA, c.getFixedGamma()).reshape(layout.paramShape()));
-        if (c.isBias()) in.put(BETA, param(NormParamInitializer.BETA, c.getFixedBeta()).reshape(layout.paramShape()));
+        in.put(X, shaped(x, layout.shape()));
+        if (mask != null) in.put(W, shaped(mask, layout.maskShape()));
+        if (c.isScale()) in.put(GAMMA, shaped(param(NormParamInitializer.GAMMA, c.getFixedGamma()), layout.paramShape()));
+        if (c.isBias()) in.put(BETA, shaped(param(NormParamInitializer.BETA, c.getFixedBeta()), layout.paramShape()));
         return in;
     }
 
     /** The running statistics as graph inputs. */
     private void putRunning(Map<String, INDArray> in, Layout layout) {
-        if (layerConf().isCenter()) in.put(MEAN_RUN, param(NormParamInitializer.MEAN, null).reshape(layout.paramShape()));
-        in.put(V_RUN, param(NormParamInitializer.VAR, null).reshape(layout.paramShape()));
+        if (layerConf().isCenter()) in.put(MEAN_RUN, shaped(param(NormParamInitializer.MEAN, null), layout.paramShape()));
+        in.put(V_RUN, shaped(param(NormParamInitializer.VAR, null), layout.paramShape()));
     }
 
     /** The renormalization bounds of this step (from the step count). */
@@ -487,13 +504,18 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
     }
 
     private static double[] doubles(INDArray a) {
-        return a.reshape(a.length()).toDoubleVector();
+        return (a.isVectorOrScalar() ? a : a.reshape(a.length())).toDoubleVector();
     }
 
     private static INDArray rows(INDArray a, long start, long end, long[] shape) {
         INDArray r = start == 0 && end == a.size(0) ? a
                 : a.get(NDArrayIndex.interval(start, end), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
-        return r.reshape('c', shape);
+        return shaped(r, shape);
+    }
+
+    /** a in C order as the given shape: itself if it is that already (each reshape makes a view with a native shape buffer). */
+    private static INDArray shaped(INDArray a, long[] shape) {
+        return a.ordering() == 'c' && Arrays.equals(a.shape(), shape) ? a : a.reshape('c', shape);
     }
 
     private static INDArray detached(DataType dt, long[] shape) {
