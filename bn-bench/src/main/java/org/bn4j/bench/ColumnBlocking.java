@@ -17,9 +17,10 @@ import java.util.Map;
  *
  * <pre>
  *   ColumnBlocking [ROUNDS [MIN_RUN [SHAPE...]]]      default 15 rounds, MIN_RUN 512, shapes 256x1024 1024x1024 256x2048 64x4096
- *   mvn -B -pl bn-bench -am -DskipTests -Pbench-quick verify -Dbench.main=org.bn4j.bench.ColumnBlocking -Dbench.args="15 512"
+ *   mvn -B -pl bn-bench -am -DskipTests -Pbench verify -Dbench.main=org.bn4j.bench.ColumnBlocking -Dbench.args="50 512"
  * </pre>
- * Threads: {@code -Dbn4j.exec.threads} (the bench profiles set 2); the output states them and the load.
+ * Threads: the executor's ({@code -Dbn4j.exec.threads}, by default {@code OMP_NUM_THREADS}, which the bench profiles
+ * set to 2); the output states them and the load.
  */
 public final class ColumnBlocking {
     private static final String MIN_RUN = "bn4j.exec.minRun";
