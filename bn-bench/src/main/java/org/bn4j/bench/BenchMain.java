@@ -336,6 +336,9 @@ public final class BenchMain implements Callable<Integer> {
                 "-Dorg.bytedeco.javacpp.maxbytes=8g", "-Dorg.bytedeco.javacpp.maxphysicalbytes=16g",
                 "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=" + threads,
                 "-Dai.djl.pytorch.num_interop_threads=1", "-Dbench.threads=" + threads));
+        // the executor's settings given to this JVM (-Dbench.jvm="-Dbn4j.exec....") reach the forks too
+        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("bn4j.exec.")).sorted()
+                .forEach(k -> jvm.add("-D" + k + "=" + System.getProperty(k)));
         if (memDir != null && jmh.forks() > 0) {
             // the memory probe needs a fresh JVM per case
             jvm.add("-Dbench.memdir=" + memDir);

@@ -23,9 +23,6 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * The runner of the fusing executor: plans a graph on its first call ({@link Planner}, {@link Fusion},
@@ -45,8 +42,6 @@ final class FusedExecutor {
     private static final long MIN_PARALLEL = 1 << 15;
     /** Elements (at least one row) a call of a compiled loop takes. */
     private static final long LOOP_CALL = 1 << 15;
-    private static volatile ExecutorService pool;
-    private static int poolThreads;
 
     private final SameDiff sd;
     private final List<String> inputNames;
@@ -899,44 +894,8 @@ final class FusedExecutor {
         }
     }
 
-    /** Runs body(0..t-1), thread 0 on the caller and the others on the executor's pool. */
+    /** Runs body(0..t-1), thread 0 on the caller and the others on the {@link Team}'s workers. */
     private void runOn(int t, java.util.function.IntConsumer body) {
-        if (t <= 1) {
-            body.accept(0);
-            return;
-        }
-        ExecutorService p = pool(threads);
-        List<Future<?>> fs = new ArrayList<>();
-        for (int i = 1; i < t; i++) {
-            int id = i;
-            fs.add(p.submit(() -> body.accept(id)));
-        }
-        body.accept(0);
-        for (Future<?> fu : fs) {
-            try {
-                fu.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            } catch (java.util.concurrent.ExecutionException e) {
-                Throwable c = e.getCause();
-                if (c instanceof RuntimeException re) throw re;
-                if (c instanceof Error er) throw er;
-                throw new IllegalStateException(c);
-            }
-        }
-    }
-
-    private static synchronized ExecutorService pool(int threads) {
-        if (pool == null || poolThreads < threads - 1) {
-            if (pool != null) pool.shutdown();
-            poolThreads = threads - 1;
-            pool = Executors.newFixedThreadPool(poolThreads, r -> {
-                Thread th = new Thread(r, "bn4j-fused");
-                th.setDaemon(true);
-                return th;
-            });
-        }
-        return pool;
+        Team.of(threads).run(t, body);
     }
 }

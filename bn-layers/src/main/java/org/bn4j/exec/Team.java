@@ -1,0 +1,151 @@
+package org.bn4j.exec;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntConsumer;
+
+/**
+ * The threads that run the parts of a fused kernel's sweeps: part 0 on the calling thread, part i on worker i. A
+ * kernel hands work over once per phase, a few times a call, and a thread pool's hand-over (queue, unpark, future)
+ * costs tens of microseconds on a virtual machine, more than a whole sweep of a small layer takes. So the workers
+ * spin for {@link #SPIN_NANOS} after each part for the next one, and the caller spins for its workers, before either
+ * parks (the way OpenMP runtimes wait). One caller at a time has the team; a second, concurrent caller runs its parts
+ * one after the other on its own thread, which gives the same results.
+ */
+final class Team {
+    /** How long a worker (or the waiting caller) spins before parking: {@code -Dbn4j.exec.spinMicros}, default 100. */
+    static final long SPIN_NANOS = Long.getLong("bn4j.exec.spinMicros", 100) * 1000;
+
+    private static Team shared;
+
+    private final Worker[] workers;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final AtomicInteger pending = new AtomicInteger();
+    private volatile Thread waiter;
+    private volatile Throwable failure;
+    private volatile boolean stopped;
+
+    private Team(int workers) {
+        this.workers = new Worker[workers];
+        for (int i = 0; i < workers; i++) {
+            this.workers[i] = new Worker(i + 1);
+            this.workers[i].thread.start();
+        }
+    }
+
+    /** The process's team, with at least {@code threads - 1} workers. */
+    static synchronized Team of(int threads) {
+        if (shared == null || shared.workers.length < threads - 1) {
+            if (shared != null) shared.stop();
+            shared = new Team(threads - 1);
+        }
+        return shared;
+    }
+
+    /** Runs {@code body(0..t-1)}, part 0 on the caller; returns when all have; rethrows a failure of one (the caller's own first). */
+    void run(int t, IntConsumer body) {
+        if (t <= 1) {
+            body.accept(0);
+            return;
+        }
+        if (t - 1 > workers.length || !lock.tryLock()) {
+            for (int i = 0; i < t; i++) body.accept(i);
+            return;
+        }
+        try {
+            if (stopped) {
+                for (int i = 0; i < t; i++) body.accept(i);
+                return;
+            }
+            failure = null;
+            pending.set(t - 1);
+            for (int i = 1; i < t; i++) workers[i - 1].post(body);
+            Throwable own = null;
+            try {
+                body.accept(0);
+            } catch (Throwable e) {
+                own = e;
+            }
+            awaitWorkers();
+            Throwable f = own != null ? own : failure;
+            if (f instanceof RuntimeException re) throw re;
+            if (f instanceof Error er) throw er;
+            if (f != null) throw new IllegalStateException(f);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void awaitWorkers() {
+        long until = System.nanoTime() + SPIN_NANOS;
+        while (pending.get() != 0) {
+            if (System.nanoTime() - until < 0) {
+                Thread.onSpinWait();
+            } else {
+                waiter = Thread.currentThread();
+                while (pending.get() != 0) LockSupport.park(this);
+                waiter = null;
+            }
+        }
+    }
+
+    /** Ends the workers once no caller has the team; a caller that still holds it runs its parts itself. */
+    private void stop() {
+        lock.lock();
+        try {
+            stopped = true;
+            for (Worker w : workers) LockSupport.unpark(w.thread);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private final class Worker implements Runnable {
+        final int part;
+        final Thread thread;
+        volatile IntConsumer task;
+        volatile boolean parked;
+
+        Worker(int part) {
+            this.part = part;
+            thread = new Thread(this, "bn4j-fused-" + part);
+            thread.setDaemon(true);
+        }
+
+        void post(IntConsumer body) {
+            task = body;
+            if (parked) LockSupport.unpark(thread);
+        }
+
+        @Override
+        public void run() {
+            while (!stopped) {
+                IntConsumer b = next();
+                if (b == null) continue;
+                task = null;
+                try {
+                    b.accept(part);
+                } catch (Throwable e) {
+                    failure = e;
+                }
+                if (pending.decrementAndGet() == 0) {
+                    Thread w = waiter;
+                    if (w != null) LockSupport.unpark(w);
+                }
+            }
+        }
+
+        /** The next part to run: spins for it, then parks; null when woken without one. */
+        private IntConsumer next() {
+            long until = System.nanoTime() + SPIN_NANOS;
+            IntConsumer b;
+            while ((b = task) == null && System.nanoTime() - until < 0) Thread.onSpinWait();
+            if (b != null) return b;
+            parked = true;
+            if ((b = task) == null && !stopped) LockSupport.park(this);
+            parked = false;
+            return task;
+        }
+    }
+}
