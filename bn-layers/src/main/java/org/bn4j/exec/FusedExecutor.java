@@ -353,6 +353,8 @@ final class FusedExecutor {
         final long[][] blocks;
         final Map<String, long[]> rowOffsets = new HashMap<>();
         final long[][] reduceRowOff;
+        /** The kernel's small inputs from outside it, read at the start of every call (in the order of use). */
+        final List<Node> outsideSmall = new ArrayList<>();
 
         KernelRun(Fusion f, Kernel k) {
             this.f = f;
@@ -370,6 +372,9 @@ final class FusedExecutor {
             List<long[]> bl = new ArrayList<>();
             for (long lo = 0; lo < extent; lo += k.blockWidth) bl.add(new long[]{lo, Math.min(extent, lo + k.blockWidth)});
             blocks = bl.toArray(long[][]::new);
+            for (Node n : k.members) {
+                for (Node i : n.in) if (f.stageOf.get(i.root()) != k && !Arrays.equals(i.shape, k.space)) outsideSmall.add(i);
+            }
         }
 
         private Phase phase(int p, long[] space) {
@@ -456,12 +461,9 @@ final class FusedExecutor {
         @Override
         public void run() {
             // small operands from outside the kernel, read into doubles here (before any worker thread reads them)
-            for (Node n : k.members) {
-                for (Node i : n.in) {
-                    if (f.stageOf.get(i.root()) == k || Arrays.equals(i.shape, k.space)) continue;
-                    doubles(i);
-                    mirror(i.root(), null);   // float32 copy for compiled loops, once a call (not per block)
-                }
+            for (Node i : outsideSmall) {
+                doubles(i);
+                mirror(i.root(), null);   // float32 copy for compiled loops, once a call (not per block)
             }
             for (Node r : reductions) {
                 double[] a = new double[Math.toIntExact(r.length())];

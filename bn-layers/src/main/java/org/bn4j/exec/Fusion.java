@@ -48,7 +48,7 @@ final class Fusion {
      * system property {@value #MIN_RUN_PROPERTY} says otherwise (read when a graph is planned); a kernel whose blocks
      * would be narrower streams instead. Blocks of shorter runs cut each row into pieces that threads work on side by
      * side, and the compiled loops ran slower on them than streaming ones on the whole rows, even where the blocks
-     * stayed in cache ({@code ColumnBlocking} in bn-bench measures it).
+     * stayed in cache ({@code ExecutorSetting minRun ...} in bn-bench measures it).
      */
     static final long MIN_RUN = 2048;
     static final String MIN_RUN_PROPERTY = "bn4j.exec.minRun";

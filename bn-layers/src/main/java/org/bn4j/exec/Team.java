@@ -9,13 +9,16 @@ import java.util.function.IntConsumer;
  * The threads that run the parts of a fused kernel's sweeps: part 0 on the calling thread, part i on worker i. A
  * kernel hands work over once per phase, a few times a call, and a thread pool's hand-over (queue, unpark, future)
  * costs tens of microseconds on a virtual machine, more than a whole sweep of a small layer takes. So the workers
- * spin for {@link #SPIN_NANOS} after each part for the next one, and the caller spins for its workers, before either
- * parks (the way OpenMP runtimes wait). One caller at a time has the team; a second, concurrent caller runs its parts
+ * spin for a while after each part for the next one, and the caller spins for its workers, before either parks (the
+ * way OpenMP runtimes wait): {@code -Dbn4j.exec.spinMicros} microseconds, default 100, read at each wait (0: park at
+ * once). One caller at a time has the team; a second, concurrent caller runs its parts
  * one after the other on its own thread, which gives the same results.
  */
 final class Team {
-    /** How long a worker (or the waiting caller) spins before parking: {@code -Dbn4j.exec.spinMicros}, default 100. */
-    static final long SPIN_NANOS = Long.getLong("bn4j.exec.spinMicros", 100) * 1000;
+    /** How long a worker (or the waiting caller) spins before parking. */
+    static long spinNanos() {
+        return Long.getLong("bn4j.exec.spinMicros", 100) * 1000;
+    }
 
     private static Team shared;
 
@@ -78,7 +81,7 @@ final class Team {
     }
 
     private void awaitWorkers() {
-        long until = System.nanoTime() + SPIN_NANOS;
+        long until = System.nanoTime() + spinNanos();
         while (pending.get() != 0) {
             if (System.nanoTime() - until < 0) {
                 Thread.onSpinWait();
@@ -138,7 +141,7 @@ final class Team {
 
         /** The next part to run: spins for it, then parks; null when woken without one. */
         private IntConsumer next() {
-            long until = System.nanoTime() + SPIN_NANOS;
+            long until = System.nanoTime() + spinNanos();
             IntConsumer b;
             while ((b = task) == null && System.nanoTime() - until < 0) Thread.onSpinWait();
             if (b != null) return b;

@@ -37,7 +37,7 @@ class TeamTest {
         for (int round = 0; round < 200; round++) {
             AtomicIntegerArray done = new AtomicIntegerArray(2);
             // the worker's part is the slow one: it parks past the spin budget, so the caller waits by parking too
-            long sleep = round % 50 == 0 ? 2 * Team.SPIN_NANOS / 1000 + 1000 : 0;
+            long sleep = round % 50 == 0 ? 2 * Team.spinNanos() / 1000 + 1000 : 0;
             team.run(2, i -> {
                 if (i == 1 && sleep > 0) {
                     try {
