@@ -476,7 +476,7 @@ final class FusedExecutor {
             // small kernels run on the calling thread: handing work to another costs more than it saves
             int t = (int) Math.max(1, Math.min(Math.min(threads, blocks.length), Program.length(k.space) / MIN_PARALLEL));
             if (k.blocked) {
-                double[][][] partial = parallel(t, (tid, acc) -> {
+                double[][][] partial = parallel(t, reductions, (tid, acc) -> {
                     for (int b = tid * blocks.length / t; b < (tid + 1) * blocks.length / t; b++) {
                         for (int p = 0; p < phases.length; p++) {
                             sweep(phases[p], blocks[b], acc);
@@ -493,7 +493,7 @@ final class FusedExecutor {
                 }
             } else {
                 for (Phase ph : phases) {
-                    double[][][] partial = parallel(t, (tid, acc) -> {
+                    double[][][] partial = parallel(t, ph.reductions, (tid, acc) -> {
                         for (int b = tid * blocks.length / t; b < (tid + 1) * blocks.length / t; b++) sweep(ph, blocks[b], acc);
                     });
                     for (Node r : ph.reductions) {
@@ -506,20 +506,23 @@ final class FusedExecutor {
             for (Node e : k.exports) export(e);
         }
 
-        /** Runs {@code body(thread, partials)} on t threads; returns each thread's partial accumulators. */
-        private double[][][] parallel(int t, ThreadBody body) {
+        /**
+         * Runs {@code body(thread, partials)} on t threads; returns each thread's partial accumulators of the given
+         * reductions (indexed like {@link #reductions}; each thread makes its own).
+         */
+        private double[][][] parallel(int t, List<Node> swept, ThreadBody body) {
             double[][][] partial = new double[t][][];
-            for (int i = 0; i < t; i++) {
-                partial[i] = new double[reductions.size()][];
-                for (int j = 0; j < reductions.size(); j++) {
-                    Node r = reductions.get(j);
-                    if (!Fusion.blockLocal(k, r)) {
-                        partial[i][j] = new double[Math.toIntExact(r.length())];
-                        Arrays.fill(partial[i][j], identity(r.reduction));
-                    }
+            runOn(t, i -> {
+                double[][] acc = new double[reductions.size()][];
+                for (Node r : swept) {
+                    if (Fusion.blockLocal(k, r)) continue;
+                    double[] a = new double[Math.toIntExact(r.length())];
+                    Arrays.fill(a, identity(r.reduction));
+                    acc[reductions.indexOf(r)] = a;
                 }
-            }
-            runOn(t, i -> body.run(i, partial[i]));
+                partial[i] = acc;
+                body.run(i, acc);
+            });
             return partial;
         }
 
