@@ -25,10 +25,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       (default: {@code OMP_NUM_THREADS} if set, else the number of processors). A kernel of per-column statistics
  *       ([N,C] batch norm) is blocked by columns only if each thread's block keeps rows of at least
  *       {@code -Dbn4j.exec.minRun} elements (default 2048; read when a graph is planned), else it streams over whole
- *       rows. It needs the JVM started with
+ *       rows. The threads beside the caller's wait for the next part of a kernel spinning for
+ *       {@code -Dbn4j.exec.spinMicros} microseconds (default 100; 0 parks at once; read at each wait), then park.
+ *       It needs the JVM started with
  *       {@code --add-modules jdk.incubator.vector} and is chosen with {@code -Dbn4j.exec=fused}; it is not the
- *       default yet because on the project's machine it is faster than the unfused executor at large shapes but
- *       not at small ones (see the project's docs/performance-profile.md).</li>
+ *       default yet: it stays opt-in while it is measured against the unfused executor on more machines (see the
+ *       project's docs/performance-profile.md).</li>
  *   <li><b>SameDiff</b> ({@link Path#SAMEDIFF}): {@code SameDiff.output}, a session per call; the reference.</li>
  * </ul>
  * {@code -Dbn4j.exec=fused|unfused|samediff} chooses the path for every graph (read at each call);
