@@ -507,12 +507,13 @@ final class FusedExecutor {
         }
 
         /**
-         * Runs {@code body(thread, partials)} on t threads; returns each thread's partial accumulators of the given
-         * reductions (indexed like {@link #reductions}; each thread makes its own).
+         * Runs {@code body(thread, partials)} on t threads (thread 0 the caller, the others the {@link Team}'s);
+         * returns each thread's partial accumulators of the given reductions (indexed like {@link #reductions}; each
+         * thread makes its own).
          */
         private double[][][] parallel(int t, List<Node> swept, ThreadBody body) {
             double[][][] partial = new double[t][][];
-            runOn(t, i -> {
+            Team.of(threads).run(t, i -> {
                 double[][] acc = new double[reductions.size()][];
                 for (Node r : swept) {
                     if (Fusion.blockLocal(k, r)) continue;
@@ -897,10 +898,5 @@ final class FusedExecutor {
             }
             return b;
         }
-    }
-
-    /** Runs body(0..t-1), thread 0 on the caller and the others on the {@link Team}'s workers. */
-    private void runOn(int t, java.util.function.IntConsumer body) {
-        Team.of(threads).run(t, body);
     }
 }

@@ -134,7 +134,6 @@ final class TileCompiler {
                 src.append("  public static void t").append(m).append(Writer.SIGNATURE).append(keys.get(m)).append("  }\n");
             }
             src.append("}\n");
-            if (Boolean.getBoolean("bn4j.exec.dump")) System.err.println(src);
             Class<?> c = define(name, src.toString());
             try {
                 MethodHandles.Lookup lookup = MethodHandles.publicLookup();
