@@ -11,8 +11,8 @@ import java.util.function.IntConsumer;
  * costs tens of microseconds on a virtual machine, more than a whole sweep of a small layer takes. So the workers
  * spin for a while after each part for the next one, and the caller spins for its workers, before either parks (the
  * way OpenMP runtimes wait): {@code -Dbn4j.exec.spinMicros} microseconds, default 100, read at each wait (0: park at
- * once). One caller at a time has the team; a second, concurrent caller runs its parts
- * one after the other on its own thread, which gives the same results.
+ * once). One caller at a time has the team; a second, concurrent caller runs its parts one after the other on its
+ * own thread, which gives the same results.
  */
 final class Team {
     /** How long a worker (or the waiting caller) spins before parking. */
@@ -46,7 +46,10 @@ final class Team {
         return shared;
     }
 
-    /** Runs {@code body(0..t-1)}, part 0 on the caller; returns when all have; rethrows a failure of one (the caller's own first). */
+    /**
+     * Runs {@code body(0..t-1)}, part 0 on the caller, and returns when every part has; rethrows a part's failure (the
+     * caller's own first).
+     */
     void run(int t, IntConsumer body) {
         if (t <= 1) {
             body.accept(0);
