@@ -160,6 +160,8 @@ final class FusedExecutor {
             for (Node n : program.nodes) if (n.kind != Kind.INPUT && n.kind != Kind.CONSTANT) small[n.id] = null;
             Arrays.fill(nio, null);
             for (Runnable r : stageRuns) r.run();
+            // what follows the graph (the layer's other work, ND4J's threads) needs the cores more than the team
+            Team.rest();
             Map<String, INDArray> res = new HashMap<>();
             for (Node o : program.outputs) {
                 if (res.containsKey(o.name)) continue;

@@ -11,7 +11,9 @@ import java.util.function.IntConsumer;
  * costs tens of microseconds on a virtual machine, more than a whole sweep of a small layer takes. So the workers
  * spin for a while after each part for the next one, and the caller spins for its workers, before either parks (the
  * way OpenMP runtimes wait): {@code -Dbn4j.exec.spinMicros} microseconds, default 100, read at each wait (0: park at
- * once). One caller at a time has the team; a second, concurrent caller runs its parts one after the other on its
+ * once). Between graphs the workers do not spin: the executor calls {@link #rest} when a graph's call is done,
+ * because what runs next (the rest of a layer and of the network, ND4J's own threads) wants the cores; only the
+ * passes of one graph call are handed over while the workers spin. One caller at a time has the team; a second, concurrent caller runs its parts one after the other on its
  * own thread, which gives the same results.
  */
 final class Team {
@@ -20,7 +22,7 @@ final class Team {
         return Long.getLong("bn4j.exec.spinMicros", 100) * 1000;
     }
 
-    private static Team shared;
+    private static volatile Team shared;
 
     private final Worker[] workers;
     private final ReentrantLock lock = new ReentrantLock();
@@ -28,6 +30,8 @@ final class Team {
     private volatile Thread waiter;
     private volatile Throwable failure;
     private volatile boolean stopped;
+    /** Set by {@link #rest}: spinning workers park; cleared when work is posted. */
+    private volatile boolean resting;
 
     private Team(int workers) {
         this.workers = new Worker[workers];
@@ -44,6 +48,12 @@ final class Team {
             shared = new Team(threads - 1);
         }
         return shared;
+    }
+
+    /** Lets the workers park now rather than spin for a next part (cheap; the next {@link #run} wakes them). */
+    static void rest() {
+        Team t = shared;
+        if (t != null) t.resting = true;
     }
 
     /**
@@ -65,6 +75,7 @@ final class Team {
                 return;
             }
             failure = null;
+            resting = false;
             pending.set(t - 1);
             for (int i = 1; i < t; i++) workers[i - 1].post(body);
             Throwable own = null;
@@ -146,7 +157,7 @@ final class Team {
         private IntConsumer next() {
             long until = System.nanoTime() + spinNanos();
             IntConsumer b;
-            while ((b = task) == null && System.nanoTime() - until < 0) Thread.onSpinWait();
+            while ((b = task) == null && !resting && System.nanoTime() - until < 0) Thread.onSpinWait();
             if (b != null) return b;
             parked = true;
             if ((b = task) == null && !stopped) LockSupport.park(this);

@@ -54,6 +54,19 @@ class TeamTest {
     }
 
     @Test
+    void aRestingTeamWakesForTheNextRun() throws InterruptedException {
+        Team team = Team.of(2);
+        for (int round = 0; round < 50; round++) {
+            Team.rest();
+            if (round % 10 == 0) Thread.sleep(1);   // the worker parks
+            AtomicIntegerArray runs = new AtomicIntegerArray(2);
+            team.run(2, runs::incrementAndGet);
+            assertEquals(1, runs.get(0), "round " + round);
+            assertEquals(1, runs.get(1), "round " + round);
+        }
+    }
+
+    @Test
     void aWorkersFailureReachesTheCaller() {
         Team team = Team.of(2);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> team.run(2, i -> {
