@@ -25,8 +25,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       (default: {@code OMP_NUM_THREADS} if set, else the number of processors). A kernel of per-column statistics
  *       ([N,C] batch norm) is blocked by columns only if each thread's block keeps rows of at least
  *       {@code -Dbn4j.exec.minRun} elements (default 2048; read when a graph is planned), else it streams over whole
- *       rows. The threads beside the caller's wait for the next part of a kernel spinning for
- *       {@code -Dbn4j.exec.spinMicros} microseconds (default 100; 0 parks at once; read at each wait), then park.
+ *       rows. Within a call, the threads beside the caller's wait for the next part of a kernel spinning for
+ *       {@code -Dbn4j.exec.spinMicros} microseconds (default 100; 0 parks at once; read at each wait), then park;
+ *       when the call is done they park at once.
  *       It needs the JVM started with
  *       {@code --add-modules jdk.incubator.vector} and is chosen with {@code -Dbn4j.exec=fused}; it is not the
  *       default yet: it stays opt-in while it is measured against the unfused executor on more machines (see the
