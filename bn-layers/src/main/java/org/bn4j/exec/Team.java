@@ -13,8 +13,8 @@ import java.util.function.IntConsumer;
  * way OpenMP runtimes wait): {@code -Dbn4j.exec.spinMicros} microseconds, default 100, read at each wait (0: park at
  * once). Between graphs the workers do not spin: the executor calls {@link #rest} when a graph's call is done,
  * because what runs next (the rest of a layer and of the network, ND4J's own threads) wants the cores; only the
- * passes of one graph call are handed over while the workers spin. One caller at a time has the team; a second, concurrent caller runs its parts one after the other on its
- * own thread, which gives the same results.
+ * passes of one graph call are handed over while the workers spin. One caller at a time has the team; a second,
+ * concurrent caller runs its parts one after the other on its own thread, which gives the same results.
  */
 final class Team {
     /** How long a worker (or the waiting caller) spins before parking. */
