@@ -21,8 +21,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The runner of the fusing executor: plans a graph on its first call ({@link Planner}, {@link Fusion},
@@ -355,8 +357,8 @@ final class FusedExecutor {
         final long[][] blocks;
         final Map<String, long[]> rowOffsets = new HashMap<>();
         final long[][] reduceRowOff;
-        /** The kernel's small inputs from outside it, read at the start of every call (in the order of use). */
-        final List<Node> outsideSmall = new ArrayList<>();
+        /** The roots of the kernel's small inputs from outside it, read at the start of every call, each once. */
+        final Set<Node> outsideSmall = new LinkedHashSet<>();
 
         KernelRun(Fusion f, Kernel k) {
             this.f = f;
@@ -375,7 +377,7 @@ final class FusedExecutor {
             for (long lo = 0; lo < extent; lo += k.blockWidth) bl.add(new long[]{lo, Math.min(extent, lo + k.blockWidth)});
             blocks = bl.toArray(long[][]::new);
             for (Node n : k.members) {
-                for (Node i : n.in) if (f.stageOf.get(i.root()) != k && !Arrays.equals(i.shape, k.space)) outsideSmall.add(i);
+                for (Node i : n.in) if (f.stageOf.get(i.root()) != k && !Arrays.equals(i.shape, k.space)) outsideSmall.add(i.root());
             }
         }
 
@@ -463,9 +465,9 @@ final class FusedExecutor {
         @Override
         public void run() {
             // small operands from outside the kernel, read into doubles here (before any worker thread reads them)
-            for (Node i : outsideSmall) {
-                doubles(i);
-                mirror(i.root(), null);   // float32 copy for compiled loops, once a call (not per block)
+            for (Node r : outsideSmall) {
+                doubles(r);
+                mirror(r, null);   // float32 copy for compiled loops, once a call (not per block)
             }
             for (Node r : reductions) {
                 double[] a = new double[Math.toIntExact(r.length())];
