@@ -131,46 +131,38 @@ public final class NoiseConfig implements Serializable {
         double[] mu = new double[units], sigma = new double[units];
         for (int j = 0; j < units; j++) mu[j] = nMu * (2 * unitRng.nextDouble() - 1);
         for (int j = 0; j < units; j++) sigma[j] = 1 + (nSigma - 1) * unitRng.nextDouble();
+        // float32 and float64 arrays are written in place, element by element; other types through a float64 copy
         boolean direct = s.dataType() == DataType.FLOAT || s.dataType() == DataType.DOUBLE;
         INDArray sd = direct ? s : Nd4j.createUninitialized(DataType.DOUBLE, view, 'c');
         INDArray md = direct ? m : Nd4j.createUninitialized(DataType.DOUBLE, view, 'c');
+        boolean dbl = sd.dataType() == DataType.DOUBLE;
         long chunks = (length + CHUNK - 1) / CHUNK;
         LongStream.range(0, chunks).parallel().forEach(k -> {
             SplittableRandom r = new SplittableRandom(mix(root, k + 1));
-            long from = k * CHUNK;
-            int n = (int) Math.min(CHUNK, length - from);
-            double[] sv = new double[n], mv = new double[n];
+            int from = Math.toIntExact(k * CHUNK), to = (int) Math.min(from + (long) CHUNK, length);
             long q = from % inner;                   // position along Q, and the unit j of element `from`
             int j = (int) ((from / inner) % units);
-            for (int i = 0; i < n; i++) {
-                mv[i] = mu[j] + rMu * (2 * r.nextDouble() - 1);
-                sv[i] = sigma[j] + rSigma * r.nextGaussian();
+            DoubleBuffer sDouble = dbl ? sd.data().asNioDouble() : null, mDouble = dbl ? md.data().asNioDouble() : null;
+            FloatBuffer sFloat = dbl ? null : sd.data().asNioFloat(), mFloat = dbl ? null : md.data().asNioFloat();
+            for (int i = from; i < to; i++) {
+                double mv = mu[j] + rMu * (2 * r.nextDouble() - 1);
+                double sv = sigma[j] + rSigma * r.nextGaussian();
+                if (dbl) {
+                    mDouble.put(i, mv);
+                    sDouble.put(i, sv);
+                } else {
+                    mFloat.put(i, (float) mv);
+                    sFloat.put(i, (float) sv);
+                }
                 if (++q == inner) {
                     q = 0;
                     if (++j == units) j = 0;
                 }
             }
-            put(sd, from, sv);
-            put(md, from, mv);
         });
         if (!direct) {
             s.assign(sd);
             m.assign(md);
-        }
-    }
-
-    /** Writes values into a C-ordered array's buffer from a flat offset. */
-    private static void put(INDArray a, long from, double[] v) {
-        if (a.dataType() == DataType.DOUBLE) {
-            DoubleBuffer b = a.data().asNioDouble();
-            b.position(Math.toIntExact(from));
-            b.put(v);
-        } else {
-            float[] f = new float[v.length];
-            for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
-            FloatBuffer b = a.data().asNioFloat();
-            b.position(Math.toIntExact(from));
-            b.put(f);
         }
     }
 

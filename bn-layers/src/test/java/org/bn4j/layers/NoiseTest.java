@@ -12,6 +12,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.util.SplittableRandom;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Santurkar et al.'s noise: reproducible from the seed, new at every step, absent at inference, with Algorithm 1's law. */
@@ -75,5 +77,44 @@ class NoiseTest {
         // within a unit: s has sd rSigma, m is uniform of half-width rMu (sd 0.2/√12)
         assertEquals(0.1, s.subRowVector(sigma).std(0).meanNumber().doubleValue(), 0.005, "r_sigma");
         assertEquals(0.2 / Math.sqrt(12), m.subRowVector(mu).std(0).meanNumber().doubleValue(), 0.005, "r_mu");
+    }
+
+    /**
+     * The stream is the one {@link NoiseConfig#draw} documents, value for value (the noise experiments' figures in
+     * docs/experiments.md come from it): per unit μ_j and σ_j from a generator seeded by mix(seed, stream), then chunk k
+     * of 2^16 elements from its own generator seeded by mix(mix(seed, stream), k + 1), each element drawing m's uniform
+     * and then s's Gaussian, in float64, rounded once to the array's type. Over three chunks, with the unit changing
+     * along the 4-D view, in float64, float32 and float16.
+     */
+    @Test
+    void streamIsTheDocumentedOne() {
+        NoiseConfig cfg = NoiseConfig.of(0.5, 1.5, 0.1, 0.2, 11);
+        long[] view = {5, 3, 7, 1000};   // 105,000 elements: two chunks and part of a third
+        for (DataType dt : new DataType[]{DataType.DOUBLE, DataType.FLOAT, DataType.HALF}) {
+            INDArray[] sm = cfg.draw(view, dt, 42);
+            long root = mix(11, 42);
+            SplittableRandom unitRng = new SplittableRandom(root);
+            double[] mu = new double[7], sigma = new double[7];
+            for (int j = 0; j < 7; j++) mu[j] = 0.5 * (2 * unitRng.nextDouble() - 1);
+            for (int j = 0; j < 7; j++) sigma[j] = 1 + 0.5 * unitRng.nextDouble();
+            double[] s = new double[105_000], m = new double[105_000];
+            SplittableRandom r = null;
+            for (int i = 0; i < s.length; i++) {
+                if (i % 65536 == 0) r = new SplittableRandom(mix(root, i / 65536 + 1));
+                int j = (i / 1000) % 7;
+                m[i] = mu[j] + 0.1 * (2 * r.nextDouble() - 1);
+                s[i] = sigma[j] + 0.2 * r.nextGaussian();
+            }
+            Exact.assertSame(Nd4j.createFromArray(s).castTo(dt).reshape(view), sm[0], dt + ": s");
+            Exact.assertSame(Nd4j.createFromArray(m).castTo(dt).reshape(view), sm[1], dt + ": m");
+        }
+    }
+
+    /** SplitMix64 of seed and stream, as {@link NoiseConfig} mixes them. */
+    private static long mix(long seed, long stream) {
+        long z = (seed + 1) * 0x9E3779B97F4A7C15L + stream * 0xD1B54A32D192ED03L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 }
