@@ -216,6 +216,31 @@ final class TileCompiler {
                   static final VectorSpecies<Float> FW = FloatVector.SPECIES_PREFERRED;
                   static final int FL = F.length(), DL = D.length(), FWL = FW.length();
                   static final ByteOrder NO = ByteOrder.nativeOrder();
+                  // the last n < lanes elements of a row: JDK 17 stores a partly masked vector lane by lane (into a buffer
+                  // through a duplicate of it for each lane), so they go through a small array
+                  static void tail(FloatVector v, ByteBuffer m, int at, int n, float[] t) {
+                    v.intoArray(t, 0);
+                    for (int i = 0; i < n; i++) m.putFloat(at + 4 * i, t[i]);
+                  }
+                  static void tail(DoubleVector v, ByteBuffer m, int at, int n, double[] t) {
+                    v.intoArray(t, 0);
+                    for (int i = 0; i < n; i++) m.putDouble(at + 8 * i, t[i]);
+                  }
+                  // the last n elements of a small operand's row, the other lanes 0 (a masked load past the array's end
+                  // checks lane by lane in JDK 17)
+                  static FloatVector tail(VectorSpecies<Float> s, float[] a, int at, int n, float[] t) {
+                    for (int i = 0; i < n; i++) t[i] = a[at + i];
+                    return FloatVector.fromArray(s, t, 0);
+                  }
+                  static DoubleVector tail(VectorSpecies<Double> s, double[] a, int at, int n, double[] t) {
+                    for (int i = 0; i < n; i++) t[i] = a[at + i];
+                    return DoubleVector.fromArray(s, t, 0);
+                  }
+                  /** r[z + i] combined with lane i of v (op 0 sum, 1 max, 2 min), for i < n. */
+                  static void tail(double[] r, int z, DoubleVector v, int n, int op, double[] t) {
+                    v.intoArray(t, 0);
+                    for (int i = 0; i < n; i++) r[z + i] = op == 0 ? r[z + i] + t[i] : op == 1 ? Math.max(r[z + i], t[i]) : Math.min(r[z + i], t[i]);
+                  }
                 """;
 
         final Phase ph;
@@ -261,6 +286,9 @@ final class TileCompiler {
                 line(2, "%s[] s%d = (%s[]) small[%d]; long[] so%d = so[%d];", E, s.getValue(), E, s.getValue(), s.getValue(), s.getValue());
             }
             for (int j = 0; j < reductions.size(); j++) line(2, "double[] r%d = red[%d]; long[] ro%d = ro[%d];", j, j, j, j);
+            // the tail's mask and arrays, the same for every row
+            line(2, "VectorMask<%s> mk = %s.indexInRange(up, w);", f32 ? "Float" : "Double", S);
+            line(2, "%s[] tv = new %s[%s.length()], tl = new %s[%s.length()]; double[] td = new double[DL];", E, E, S, E, S);
             line(2, "for (int i = 0; i < nr; i++) {");
             line(3, "long row = rows[i];");
             for (int k = 0; k < memIndex.size(); k++) line(3, "int e%d = (int) ((base[%d] + row * cols + c) * %d);", k, k, bytes);
@@ -285,7 +313,6 @@ final class TileCompiler {
             vectorBody(false);
             line(3, "}");
             line(3, "if (j < w) {");
-            line(4, "VectorMask<%s> mk = %s.indexInRange(j, w);", f32 ? "Float" : "Double", S);
             vectorBody(true);
             line(3, "}");
             for (int j = 0; j < reductions.size(); j++) {
@@ -307,7 +334,9 @@ final class TileCompiler {
             }
             for (Map.Entry<Node, Integer> s : smallIndex.entrySet()) {
                 int k = s.getValue();
-                if (!scalarPerRow(s.getKey())) line(in, "%s b%d = %s.fromArray(%s, s%d, a%d + j%s);", V, k, V, S, k, k, mk);
+                if (scalarPerRow(s.getKey())) continue;
+                if (masked) line(in, "%s b%d = tail(%s, s%d, a%d + j, w - j, tl);", V, k, S, k, k);
+                else line(in, "%s b%d = %s.fromArray(%s, s%d, a%d + j);", V, k, V, S, k, k);
             }
             for (TileOp op : ph.ops) {
                 Node n = op.node;
@@ -319,7 +348,8 @@ final class TileCompiler {
                 line(in, "%s v%d = %s;", V, n.id, expression(n, a, b));
                 if (op.store) {
                     int k = memIndex.get(n);
-                    line(in, "v%d.intoByteBuffer(m%d, e%d + j * %d, NO%s);", n.id, k, k, bytes, mk);
+                    if (masked) line(in, "tail(v%d, m%d, e%d + j * %d, w - j, tv);", n.id, k, k, bytes);
+                    else line(in, "v%d.intoByteBuffer(m%d, e%d + j * %d, NO);", n.id, k, k, bytes);
                 }
             }
         }
@@ -337,9 +367,12 @@ final class TileCompiler {
             }
             // a reduction over other axes than the last: the accumulators of the row's columns
             String combine = sum(r) ? "add" : minMax(r);
-            String m = masked ? f32 ? ", D.indexInRange(j, w)" : ", mk" : "";
-            line(in, "{ int z = q%d + (int) c + j; DoubleVector.fromArray(D, r%d, z%s).%s(%s).intoArray(r%d, z%s); }",
-                    j, j, m, combine, widened(x), j, m);
+            if (masked) {
+                line(in, "tail(r%d, q%d + (int) c + j, %s, w - j, %d, td);", j, j, widened(x), sum(r) ? 0 : r.reduction == Reduction.MAX ? 1 : 2);
+            } else {
+                line(in, "{ int z = q%d + (int) c + j; DoubleVector.fromArray(D, r%d, z).%s(%s).intoArray(r%d, z); }",
+                        j, j, combine, widened(x), j);
+            }
         }
 
         /** A vector of the phase's type as float64 (float32 vectors have as many lanes as float64 ones). */
