@@ -11,8 +11,6 @@ import org.nd4j.shade.jackson.annotation.JsonAutoDetect;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 import java.io.Serializable;
-import java.nio.DoubleBuffer;
-import java.nio.FloatBuffer;
 import java.util.SplittableRandom;
 import java.util.stream.LongStream;
 
@@ -131,7 +129,7 @@ public final class NoiseConfig implements Serializable {
         double[] mu = new double[units], sigma = new double[units];
         for (int j = 0; j < units; j++) mu[j] = nMu * (2 * unitRng.nextDouble() - 1);
         for (int j = 0; j < units; j++) sigma[j] = 1 + (nSigma - 1) * unitRng.nextDouble();
-        // float32 and float64 arrays are written in place, element by element; other types through a float64 copy
+        // float32 and float64 arrays are written directly, a chunk at a time; other types through a float64 copy
         boolean direct = s.dataType() == DataType.FLOAT || s.dataType() == DataType.DOUBLE;
         INDArray sd = direct ? s : Nd4j.createUninitialized(DataType.DOUBLE, view, 'c');
         INDArray md = direct ? m : Nd4j.createUninitialized(DataType.DOUBLE, view, 'c');
@@ -139,25 +137,32 @@ public final class NoiseConfig implements Serializable {
         long chunks = (length + CHUNK - 1) / CHUNK;
         LongStream.range(0, chunks).parallel().forEach(k -> {
             SplittableRandom r = new SplittableRandom(mix(root, k + 1));
-            int from = Math.toIntExact(k * CHUNK), to = (int) Math.min(from + (long) CHUNK, length);
+            int from = Math.toIntExact(k * CHUNK), n = (int) Math.min(CHUNK, length - from);
             long q = from % inner;                   // position along Q, and the unit j of element `from`
             int j = (int) ((from / inner) % units);
-            DoubleBuffer sDouble = dbl ? sd.data().asNioDouble() : null, mDouble = dbl ? md.data().asNioDouble() : null;
-            FloatBuffer sFloat = dbl ? null : sd.data().asNioFloat(), mFloat = dbl ? null : md.data().asNioFloat();
-            for (int i = from; i < to; i++) {
+            double[] sDouble = dbl ? new double[n] : null, mDouble = dbl ? new double[n] : null;
+            float[] sFloat = dbl ? null : new float[n], mFloat = dbl ? null : new float[n];
+            for (int i = 0; i < n; i++) {
                 double mv = mu[j] + rMu * (2 * r.nextDouble() - 1);
                 double sv = sigma[j] + rSigma * r.nextGaussian();
                 if (dbl) {
-                    mDouble.put(i, mv);
-                    sDouble.put(i, sv);
+                    mDouble[i] = mv;
+                    sDouble[i] = sv;
                 } else {
-                    mFloat.put(i, (float) mv);
-                    sFloat.put(i, (float) sv);
+                    mFloat[i] = (float) mv;
+                    sFloat[i] = (float) sv;
                 }
                 if (++q == inner) {
                     q = 0;
                     if (++j == units) j = 0;
                 }
+            }
+            if (dbl) {
+                sd.data().asNioDouble().position(from).put(sDouble);
+                md.data().asNioDouble().position(from).put(mDouble);
+            } else {
+                sd.data().asNioFloat().position(from).put(sFloat);
+                md.data().asNioFloat().position(from).put(mFloat);
             }
         });
         if (!direct) {
