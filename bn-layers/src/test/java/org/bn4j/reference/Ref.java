@@ -66,11 +66,20 @@ public final class Ref {
     static final double TIE_ULPS = 4;
 
     /**
-     * A statistic: its kind, p (LP only; 2 for VARIANCE, +∞ for TOPK), k (TOPK only; 0 otherwise)
-     * and whether the Gaussian-consistency constant is applied (LP/TOPK; always false for
-     * VARIANCE).
+     * A statistic: its kind, p (LP only; 2 for VARIANCE, +∞ for TOPK), k (TOPK only; 0 otherwise),
+     * whether the Gaussian-consistency constant is applied (LP/TOPK; always false for
+     * VARIANCE), and TOPK's tie margin per unit of |μ| + τ (by default {@link #TIE_ULPS} double ulps of 1).
      */
-    public record Stat(StatKind kind, double p, int k, boolean useConstant) {
+    public record Stat(StatKind kind, double p, int k, boolean useConstant, double tieMargin) {
+        public Stat(StatKind kind, double p, int k, boolean useConstant) {
+            this(kind, p, k, useConstant, TIE_ULPS * Math.ulp(1.0));
+        }
+
+        /** The same statistic with another tie margin (TOPK: values within {@code margin · (|μ| + τ)} of τ tie). */
+        public Stat withTieMargin(double margin) {
+            return new Stat(kind, p, k, useConstant, margin);
+        }
+
         /** Validates the combination. */
         public Stat {
             if (kind == null) {
@@ -1141,10 +1150,10 @@ public final class Ref {
                     for (int r = 0; r < k; r++) {
                         s += Math.abs(st.u[mem.get(r)]);
                     }
-                    // the symmetric subgradient: values within TIE_ULPS double ulps · (|μ| + τ) of the threshold τ (the
+                    // the symmetric subgradient: values within the tie margin · (|μ| + τ) of the threshold τ (the
                     // k-th largest |u|) tie and share the k − (number above) places left equally
                     double tau = Math.abs(st.u[mem.get(k - 1)]);
-                    double h = TIE_ULPS * Math.ulp(1.0) * (Math.abs(st.mean[g]) + tau);
+                    double h = stat.tieMargin() * (Math.abs(st.mean[g]) + tau);
                     int above = 0, tied = 0;
                     for (int i : mem) {
                         double a = Math.abs(st.u[i]);

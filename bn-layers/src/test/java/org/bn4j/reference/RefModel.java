@@ -43,11 +43,29 @@ public final class RefModel implements Reference {
     private final AbstractNormLayer conf;
     private final Axes axes;
     private final int groups;
+    /** Top-k's tie margin per unit of |μ| + τ (Ref.Stat's); NaN for Ref's default. */
+    private final double tieMargin;
 
     public RefModel(AbstractNormLayer conf, Axes axes, int groups) {
+        this(conf, axes, groups, Double.NaN);
+    }
+
+    private RefModel(AbstractNormLayer conf, Axes axes, int groups, double tieMargin) {
         this.conf = conf;
         this.axes = axes;
         this.groups = groups;
+        this.tieMargin = tieMargin;
+    }
+
+    /** This model with top-k's values within {@code margin · (|μ| + τ)} of the threshold τ counted as tied. */
+    public RefModel withTieMargin(double margin) {
+        return new RefModel(conf, axes, groups, margin);
+    }
+
+    /** Ref's statistic for the layer's, with this model's tie margin. */
+    private Ref.Stat stat() {
+        Ref.Stat s = stat(conf.getStatistic());
+        return Double.isNaN(tieMargin) ? s : s.withTieMargin(tieMargin);
     }
 
     /** Ref's statistic for the library's. */
@@ -199,7 +217,7 @@ public final class RefModel implements Reference {
             sh[0] = bounds[j + 1] - bounds[j];
             Groups g = groups(k, sh);
             out.add(Ref.forward(Arrays.copyOfRange(in.x(), lo, hi), g.shape(), g.reduce(), Arrays.copyOfRange(param, lo, hi),
-                    c, w == null ? null : Arrays.copyOfRange(w, lo, hi), null, null, stat(conf.getStatistic()), conf.getEps(),
+                    c, w == null ? null : Arrays.copyOfRange(w, lo, hi), null, null, stat(), conf.getEps(),
                     null, null, false, new Ref.Options(conf.isCenter(), null, null, null, null, null)));
         }
         return out;
@@ -214,7 +232,7 @@ public final class RefModel implements Reference {
         boolean before = conf.isNoiseBeforeAffine();
         int inner = in.x().length / shape[0];
         double[] y = new double[in.x().length], dx = new double[y.length], dg = new double[c], db = new double[c];
-        Ref.Stat stat = stat(conf.getStatistic());
+        Ref.Stat stat = stat();
         for (int j = 0; j + 1 < bounds.length; j++) {
             int lo = bounds[j] * inner, hi = bounds[j + 1] * inner;
             int[] sh = shape.clone();
