@@ -15,10 +15,10 @@ base=/tmp/bn4j-base-$BASE
 if [ ! -d "$base" ]; then
   mkdir -p "$base" && git archive "$BASE" | tar -x -C "$base"
 fi
-(cd "$base" && mvn -B -q -o -pl bn-layers compile)
-mvn -B -q -o -pl bn-layers,bn-bench compile
+(cd "$base" && mvn -B -q -pl bn-layers compile)
+mvn -B -q -pl bn-layers,bn-bench compile
 # the bench's class path without bn4j's own modules: every bn4j class comes from one of the two builds
-mvn -B -q -o -pl bn-bench -Pbench dependency:build-classpath -Dmdep.outputFile=/tmp/bn4j-versions.cp >/dev/null
+mvn -B -q -pl bn-bench -Pbench dependency:build-classpath -Dmdep.outputFile=/tmp/bn4j-versions.cp >/dev/null
 cp=$(tr ':' '\n' </tmp/bn4j-versions.cp | grep -v '/org/bn4j/' | paste -sd:)
 threads=${THREADS:-2}
 for c in "$@"; do
