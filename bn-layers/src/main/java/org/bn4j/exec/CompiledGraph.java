@@ -1,6 +1,7 @@
 package org.bn4j.exec;
 
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -158,7 +159,9 @@ public final class CompiledGraph {
 
     /**
      * Runs the graph, writing the outputs named in {@code into} into those arrays (each of the output's shape and
-     * data type, else {@link IllegalArgumentException}); the other outputs are fresh arrays. The returned map holds
+     * data type, else {@link IllegalArgumentException}, as for a name that is not an output); the other outputs are
+     * fresh arrays. The executors are planned for the inputs of the first call: inputs of another shape or type later
+     * are an {@link IllegalArgumentException} naming the input. The returned map holds
      * every output, the given arrays among them. The destinations must not overlap the inputs.
      */
     public Map<String, INDArray> run(Map<String, INDArray> in, Map<String, INDArray> into) {
@@ -271,11 +274,8 @@ public final class CompiledGraph {
 
     private Map<String, INDArray> runSameDiff(Map<String, INDArray> in, Map<String, INDArray> into) {
         Map<String, INDArray> ph = new HashMap<>();
-        for (String name : inputs) {
-            INDArray a = in.get(name);
-            if (a == null) throw new IllegalArgumentException("graph input '" + name + "' missing");
-            ph.put(name, a);
-        }
+        for (String name : inputs) ph.put(name, input(in, name));
+        checkOutputNames(into, outputs);
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             Map<String, INDArray> out = sd.output(ph, outputs);
             Map<String, INDArray> res = new HashMap<>();
@@ -284,16 +284,47 @@ public final class CompiledGraph {
                 a = a.isAttached() ? a.detach() : a;
                 INDArray dest = into.get(e.getKey());
                 if (dest != null) {
-                    if (!Arrays.equals(dest.shape(), a.shape()) || dest.dataType() != a.dataType()) {
-                        throw new IllegalArgumentException("destination for '" + e.getKey() + "' must be "
-                                + a.dataType() + Arrays.toString(a.shape()) + ", got " + dest.dataType()
-                                + Arrays.toString(dest.shape()));
-                    }
+                    checkDestination(e.getKey(), dest, a.dataType(), a.shape());
                     a = dest.assign(a);
                 }
                 res.put(e.getKey(), a);
             }
             return res;
+        }
+    }
+
+    /** The array given for a graph input, which must be there. */
+    static INDArray input(Map<String, INDArray> in, String name) {
+        INDArray a = in.get(name);
+        if (a == null) throw new IllegalArgumentException("graph input '" + name + "' missing (given: " + in.keySet() + ")");
+        return a;
+    }
+
+    /** A graph input of an executor's plan: the type and shape of the inputs the graph was planned for (its first call). */
+    static INDArray input(Map<String, INDArray> in, String name, DataType type, long[] shape) {
+        INDArray a = input(in, name);
+        check("graph input '" + name + "' (the graph was planned for its first call's inputs)", a, type, shape);
+        return a;
+    }
+
+    /** Every name of {@code into} must be an output of the graph. */
+    static void checkOutputNames(Map<String, INDArray> into, String[] outputs) {
+        for (String name : into.keySet()) {
+            if (!Arrays.asList(outputs).contains(name)) {
+                throw new IllegalArgumentException("'" + name + "' is not an output of the graph " + Arrays.toString(outputs));
+            }
+        }
+    }
+
+    /** The array given for an output must be of the output's type and shape. */
+    static void checkDestination(String name, INDArray dest, DataType type, long[] shape) {
+        check("destination for output '" + name + "'", dest, type, shape);
+    }
+
+    private static void check(String what, INDArray a, DataType type, long[] shape) {
+        if (!Arrays.equals(a.shape(), shape) || a.dataType() != type) {
+            throw new IllegalArgumentException(what + ": expected " + type + Arrays.toString(shape) + ", got " + a.dataType()
+                    + Arrays.toString(a.shape()));
         }
     }
 }

@@ -135,25 +135,13 @@ final class FusedExecutor {
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             plan(in);
             for (Node n : program.inputs) {
-                INDArray a = in.get(n.name);
-                if (a == null) throw new IllegalArgumentException("graph input '" + n.name + "' missing");
-                if (!Arrays.equals(a.shape(), n.shape) || a.dataType() != n.dataType) {
-                    throw new IllegalArgumentException("graph input '" + n.name + "': planned for " + n.dataType
-                            + Arrays.toString(n.shape) + ", got " + a.dataType() + Arrays.toString(a.shape()));
-                }
-                mem[n.id] = contiguous(a);
+                mem[n.id] = contiguous(CompiledGraph.input(in, n.name, n.dataType, n.shape));
                 small[n.id] = null;
             }
+            CompiledGraph.checkOutputNames(into, outputNames);
             for (Map.Entry<String, INDArray> e : into.entrySet()) {
                 Node o = program.byName.get(e.getKey());
-                if (o == null || !program.outputs.contains(o)) {
-                    throw new IllegalArgumentException("'" + e.getKey() + "' is not an output of the graph");
-                }
-                INDArray d = e.getValue();
-                if (!Arrays.equals(d.shape(), o.shape) || d.dataType() != o.dataType) {
-                    throw new IllegalArgumentException("destination for '" + o.name + "' must be " + o.dataType
-                            + Arrays.toString(o.shape) + ", got " + d.dataType() + Arrays.toString(d.shape()));
-                }
+                CompiledGraph.checkDestination(o.name, e.getValue(), o.dataType, o.shape);
             }
             for (Node r : buffers.direct.keySet()) {
                 INDArray d = into.get(r.name);

@@ -229,28 +229,14 @@ final class GraphExecutor {
     // ------------------------------------------------------------------ execution
 
     private void bindInputs(Map<String, INDArray> in) {
-        for (Slot s : inputSlots) {
-            INDArray a = in.get(s.name);
-            if (a == null) throw new IllegalArgumentException("graph input '" + s.name + "' missing");
-            if (!Arrays.equals(a.shape(), s.shape) || a.dataType() != s.dataType) {
-                throw new IllegalArgumentException("graph input '" + s.name + "': planned for " + s.dataType
-                        + Arrays.toString(s.shape) + ", got " + a.dataType() + Arrays.toString(a.shape()));
-            }
-            s.array = a;
-        }
+        for (Slot s : inputSlots) s.array = CompiledGraph.input(in, s.name, s.dataType, s.shape);
     }
 
     private void checkDestinations(Map<String, INDArray> into) {
+        CompiledGraph.checkOutputNames(into, outputNames);
         for (Map.Entry<String, INDArray> e : into.entrySet()) {
             Slot s = slots.get(e.getKey());
-            if (s == null || !Arrays.asList(outputNames).contains(e.getKey())) {
-                throw new IllegalArgumentException("'" + e.getKey() + "' is not an output of the graph");
-            }
-            INDArray d = e.getValue();
-            if (!Arrays.equals(d.shape(), s.shape) || d.dataType() != s.dataType) {
-                throw new IllegalArgumentException("destination for '" + s.name + "' must be " + s.dataType
-                        + Arrays.toString(s.shape) + ", got " + d.dataType() + Arrays.toString(d.shape()));
-            }
+            CompiledGraph.checkDestination(s.name, e.getValue(), s.dataType, s.shape);
         }
     }
 
