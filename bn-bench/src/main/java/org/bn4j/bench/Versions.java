@@ -39,30 +39,12 @@ public final class Versions {
         String[] dirs = args[0].split(",");
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 20, calls = args.length > 3 ? Integer.parseInt(args[3]) : 200;
         if (rounds < 2) throw new IllegalArgumentException("at least 2 rounds (the first half is warm-up), got " + rounds);
-        URL bench = Versions.class.getProtectionDomain().getCodeSource().getLocation();
         for (String spec : args[1].split(",")) {
             String layer = spec.contains(":") ? spec.substring(0, spec.indexOf(':')) : "bn";
             String shape = spec.substring(spec.indexOf(':') + 1);
             Runnable[] builds = new Runnable[dirs.length];
-            for (int v = 0; v < dirs.length; v++) {
-                ClassLoader loader = new BuildLoader(new URL[]{dir(dirs[v]), bench}, Versions.class.getClassLoader());
-                builds[v] = (Runnable) loader.loadClass("org.bn4j.bench.Versions$Call").getConstructor(String.class, String.class)
-                        .newInstance(layer, shape);
-            }
-            double[][] medians = new double[dirs.length][rounds];
-            long[] times = new long[calls];
-            for (int r = 0; r < rounds; r++) {
-                for (int i = 0; i < dirs.length; i++) {
-                    int v = r % 2 == 0 ? i : dirs.length - 1 - i;
-                    for (int c = 0; c < calls; c++) {
-                        long t0 = System.nanoTime();
-                        builds[v].run();
-                        times[c] = System.nanoTime() - t0;
-                    }
-                    Arrays.sort(times);
-                    medians[v][r] = times[calls / 2] / 1e6;
-                }
-            }
+            for (int v = 0; v < dirs.length; v++) builds[v] = build(dirs[v], layer, shape);
+            double[][] medians = medians(builds, rounds, calls);
             double first = 0;
             for (int v = 0; v < dirs.length; v++) {
                 double[] steady = Arrays.copyOfRange(medians[v], rounds / 2, rounds);
@@ -75,6 +57,36 @@ public final class Versions {
                         m / first, each);
             }
         }
+    }
+
+    /**
+     * One build's forward+backward of a layer at a shape: the classes of {@code dir} (and the bench's) in a class loader
+     * of their own, everything else shared with this JVM.
+     */
+    static Runnable build(String dir, String layer, String shape) throws ReflectiveOperationException, MalformedURLException {
+        URL bench = Versions.class.getProtectionDomain().getCodeSource().getLocation();
+        ClassLoader loader = new BuildLoader(new URL[]{dir(dir), bench}, Versions.class.getClassLoader());
+        return (Runnable) loader.loadClass("org.bn4j.bench.Versions$Call").getConstructor(String.class, String.class)
+                .newInstance(layer, shape);
+    }
+
+    /** Per build and round, the median time of a call in ms: the builds take turns, the order reversed every other round. */
+    static double[][] medians(Runnable[] builds, int rounds, int calls) {
+        double[][] medians = new double[builds.length][rounds];
+        long[] times = new long[calls];
+        for (int r = 0; r < rounds; r++) {
+            for (int i = 0; i < builds.length; i++) {
+                int v = r % 2 == 0 ? i : builds.length - 1 - i;
+                for (int c = 0; c < calls; c++) {
+                    long t0 = System.nanoTime();
+                    builds[v].run();
+                    times[c] = System.nanoTime() - t0;
+                }
+                Arrays.sort(times);
+                medians[v][r] = times[calls / 2] / 1e6;
+            }
+        }
+        return medians;
     }
 
     private static URL dir(String path) throws MalformedURLException {
