@@ -3,15 +3,16 @@ package org.bn4j.exec;
 /**
  * Whether the Vector API ({@code jdk.incubator.vector}) is present: the JVM was started with
  * {@code --add-modules jdk.incubator.vector}. Checked without loading any class of the module, so the library loads
- * and runs without it.
+ * and runs without it. Public for the library's other users of the Vector API (the noise stream of
+ * {@code org.bn4j.core.NoiseStream}).
  */
-final class Simd {
+public final class Simd {
     private static final boolean AVAILABLE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
     private Simd() {
     }
 
-    static boolean available() {
+    public static boolean available() {
         return AVAILABLE;
     }
 }

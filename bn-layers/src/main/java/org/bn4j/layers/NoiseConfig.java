@@ -3,6 +3,7 @@ package org.bn4j.layers;
 import lombok.EqualsAndHashCode;
 import lombok.Getter;
 import lombok.ToString;
+import org.bn4j.core.NoiseStream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -98,17 +99,26 @@ public final class NoiseConfig implements Serializable {
         return new NoiseConfig(nMu, nSigma, rMu, rSigma, seed);
     }
 
-    /** Elements per independently seeded chunk of the noise (the stream does not depend on the thread count). */
-    private static final int CHUNK = 1 << 16;
+    /** Elements per task of the parallel draw (the values do not depend on it, nor on the thread count). */
+    private static final int CHUNK = 1 << 14;
+
+    /** A thread's arrays for one task, kept: fresh ones cost more to clear than the draw itself. */
+    private static final class Scratch {
+        final double[] z = new double[CHUNK], u = new double[CHUNK];
+        final float[] sFloat = new float[CHUNK], mFloat = new float[CHUNK];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /**
      * The noise {s, m} for a 4-D view [N, P, C, Q] (C the units).
      *
-     * <p>Drawn on the JVM with {@link SplittableRandom}s (ND4J's native Gaussian generator is several times slower
-     * than the whole batch-norm forward on large inputs; docs/performance-profile.md): μ and σ from a generator seeded by
-     * {@code mix(seed, stream)}, then the per-element values in chunks of 2^16 elements, chunk k from its own
-     * generator seeded by {@code mix(seed, stream)} and k, filled in parallel. The values depend only on the seed,
-     * the stream and the shape.
+     * <p>Drawn on the JVM (ND4J's native Gaussian generator is several times slower than the whole batch-norm forward
+     * on large inputs; docs/performance-profile.md): μ_j and σ_j, in that order, from {@code new SplittableRandom(root)}
+     * ({@code nextDouble}), root = {@code mix(seed, stream)}; then element i (C order) from value i of the
+     * {@link NoiseStream} with key {@code mix(root, 1)}: m_i = μ_j + rMu·(2u_i − 1), s_i = σ_j + rSigma·z_i, computed in
+     * float64 and rounded once to the array's type, in parallel. The values depend only on the seed, the stream and the
+     * shape (not on the threads, nor on whether the Vector API is present).
      *
      * @param stream identifies layer and step; mixed with the seed
      */
@@ -121,7 +131,7 @@ public final class NoiseConfig implements Serializable {
     /** Fills {@code s} and {@code m} (C-ordered, same 4-D view shape [N, P, C, Q]) with the noise of a stream. */
     public void draw(long stream, INDArray s, INDArray m) {
         long[] view = s.shape();
-        long root = mix(seed, stream);
+        long root = mix(seed, stream), key = mix(root, 1);
         int units = Math.toIntExact(view[2]);
         long inner = view[3];
         long length = s.length();
@@ -136,33 +146,48 @@ public final class NoiseConfig implements Serializable {
         boolean dbl = sd.dataType() == DataType.DOUBLE;
         long chunks = (length + CHUNK - 1) / CHUNK;
         LongStream.range(0, chunks).parallel().forEach(k -> {
-            SplittableRandom r = new SplittableRandom(mix(root, k + 1));
             int from = Math.toIntExact(k * CHUNK), n = (int) Math.min(CHUNK, length - from);
+            Scratch sc = SCRATCH.get();
+            double[] z = sc.z, u = sc.u;
+            NoiseStream.fill(key, from, n, z, u);
+            // runs of elements of one unit (Q > 1), or of consecutive units (Q = 1), each a loop the JIT vectorizes
             long q = from % inner;                   // position along Q, and the unit j of element `from`
             int j = (int) ((from / inner) % units);
-            double[] sDouble = dbl ? new double[n] : null, mDouble = dbl ? new double[n] : null;
-            float[] sFloat = dbl ? null : new float[n], mFloat = dbl ? null : new float[n];
-            for (int i = 0; i < n; i++) {
-                double mv = mu[j] + rMu * (2 * r.nextDouble() - 1);
-                double sv = sigma[j] + rSigma * r.nextGaussian();
-                if (dbl) {
-                    mDouble[i] = mv;
-                    sDouble[i] = sv;
+            for (int i = 0; i < n; ) {
+                if (inner == 1) {
+                    int len = Math.min(n - i, units - j);
+                    for (int t = 0; t < len; t++) {
+                        z[i + t] = sigma[j + t] + rSigma * z[i + t];
+                        u[i + t] = mu[j + t] + rMu * (2 * u[i + t] - 1);
+                    }
+                    i += len;
+                    j = (j + len) % units;
                 } else {
-                    mFloat[i] = (float) mv;
-                    sFloat[i] = (float) sv;
-                }
-                if (++q == inner) {
-                    q = 0;
-                    if (++j == units) j = 0;
+                    int len = (int) Math.min(n - i, inner - q);
+                    double sj = sigma[j], mj = mu[j];
+                    for (int t = i; t < i + len; t++) {
+                        z[t] = sj + rSigma * z[t];
+                        u[t] = mj + rMu * (2 * u[t] - 1);
+                    }
+                    i += len;
+                    q += len;
+                    if (q == inner) {
+                        q = 0;
+                        if (++j == units) j = 0;
+                    }
                 }
             }
             if (dbl) {
-                sd.data().asNioDouble().position(from).put(sDouble);
-                md.data().asNioDouble().position(from).put(mDouble);
+                sd.data().asNioDouble().position(from).put(z, 0, n);
+                md.data().asNioDouble().position(from).put(u, 0, n);
             } else {
-                sd.data().asNioFloat().position(from).put(sFloat);
-                md.data().asNioFloat().position(from).put(mFloat);
+                float[] sFloat = sc.sFloat, mFloat = sc.mFloat;
+                for (int i = 0; i < n; i++) {
+                    sFloat[i] = (float) z[i];
+                    mFloat[i] = (float) u[i];
+                }
+                sd.data().asNioFloat().position(from).put(sFloat, 0, n);
+                md.data().asNioFloat().position(from).put(mFloat, 0, n);
             }
         });
         if (!direct) {

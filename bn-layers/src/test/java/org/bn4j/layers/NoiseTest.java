@@ -4,6 +4,7 @@ import org.bn4j.check.CheckNets;
 import org.bn4j.check.Exact;
 import org.bn4j.check.InputKind;
 import org.bn4j.check.Size;
+import org.bn4j.core.NoiseStream;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.junit.jupiter.api.BeforeAll;
@@ -80,31 +81,31 @@ class NoiseTest {
     }
 
     /**
-     * The stream is the one {@link NoiseConfig#draw} documents, value for value (the noise experiments' figures in
-     * docs/experiments.md come from it): per unit μ_j and σ_j from a generator seeded by mix(seed, stream), then chunk k
-     * of 2^16 elements from its own generator seeded by mix(mix(seed, stream), k + 1), each element drawing m's uniform
-     * and then s's Gaussian, in float64, rounded once to the array's type. Over three chunks, with the unit changing
-     * along the 4-D view, in float64, float32 and float16.
+     * The stream is the one {@link NoiseConfig#draw} documents: per unit μ_j and σ_j from a generator seeded by
+     * mix(seed, stream), then element i from value i of the {@link NoiseStream} with key mix(mix(seed, stream), 1) (in
+     * float64: μ_j and σ_j exactly, the uniform and normal values from the stream itself; {@code NoiseStreamTest}
+     * checks those against their definition), rounded once to the array's type. Over several tasks of the parallel
+     * draw, with the unit changing along the 4-D view, in float64, float32 and float16.
      */
     @Test
     void streamIsTheDocumentedOne() {
         NoiseConfig cfg = NoiseConfig.of(0.5, 1.5, 0.1, 0.2, 11);
-        long[] view = {5, 3, 7, 1000};   // 105,000 elements: two chunks and part of a third
+        long[] view = {5, 3, 7, 1000};   // 105,000 elements
+        long root = mix(11, 42);
+        SplittableRandom unitRng = new SplittableRandom(root);
+        double[] mu = new double[7], sigma = new double[7];
+        for (int j = 0; j < 7; j++) mu[j] = 0.5 * (2 * unitRng.nextDouble() - 1);
+        for (int j = 0; j < 7; j++) sigma[j] = 1 + 0.5 * unitRng.nextDouble();
+        double[] z = new double[105_000], u = new double[105_000];
+        NoiseStream.fill(mix(root, 1), 0, z.length, z, u);
+        double[] s = new double[z.length], m = new double[z.length];
+        for (int i = 0; i < s.length; i++) {
+            int j = (i / 1000) % 7;
+            m[i] = mu[j] + 0.1 * (2 * u[i] - 1);
+            s[i] = sigma[j] + 0.2 * z[i];
+        }
         for (DataType dt : new DataType[]{DataType.DOUBLE, DataType.FLOAT, DataType.HALF}) {
             INDArray[] sm = cfg.draw(view, dt, 42);
-            long root = mix(11, 42);
-            SplittableRandom unitRng = new SplittableRandom(root);
-            double[] mu = new double[7], sigma = new double[7];
-            for (int j = 0; j < 7; j++) mu[j] = 0.5 * (2 * unitRng.nextDouble() - 1);
-            for (int j = 0; j < 7; j++) sigma[j] = 1 + 0.5 * unitRng.nextDouble();
-            double[] s = new double[105_000], m = new double[105_000];
-            SplittableRandom r = null;
-            for (int i = 0; i < s.length; i++) {
-                if (i % 65536 == 0) r = new SplittableRandom(mix(root, i / 65536 + 1));
-                int j = (i / 1000) % 7;
-                m[i] = mu[j] + 0.1 * (2 * r.nextDouble() - 1);
-                s[i] = sigma[j] + 0.2 * r.nextGaussian();
-            }
             Exact.assertSame(Nd4j.createFromArray(s).castTo(dt).reshape(view), sm[0], dt + ": s");
             Exact.assertSame(Nd4j.createFromArray(m).castTo(dt).reshape(view), sm[1], dt + ": m");
         }
