@@ -17,8 +17,8 @@ import org.bn4j.exec.Simd;
  * </pre>
  * so the 16 elements of a block share 8 Box–Muller pairs (the cosine to the first 8, the sine to the last 8). The
  * logarithm, sine and cosine are fdlibm's polynomials evaluated with additions, multiplications and one division (no
- * fused multiply-add), within 2 ulps of {@link Math#log}, {@link Math#sin} and {@link Math#cos}; the same operations
- * in the same order in both implementations make the two agree bit for bit. |z| is at most √(66 ln 2) ≈ 6.76 (u1 ≥
+ * fused multiply-add), within 1 ulp of {@link StrictMath}'s; the same operations in the same order in both
+ * implementations make the two agree bit for bit. |z| is at most √(66 ln 2) ≈ 6.76 (u1 ≥
  * 2^-33), a tail of probability 1.4·10^-11 left out.
  *
  * <p>With the Vector API ({@code --add-modules jdk.incubator.vector}) the values are computed a vector of lanes at a time;

@@ -4,6 +4,7 @@ import lombok.EqualsAndHashCode;
 import lombok.Getter;
 import lombok.ToString;
 import org.bn4j.core.NoiseStream;
+import org.bn4j.exec.Simd;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -12,6 +13,8 @@ import org.nd4j.shade.jackson.annotation.JsonAutoDetect;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import java.util.stream.LongStream;
 
@@ -105,7 +108,6 @@ public final class NoiseConfig implements Serializable {
     /** A thread's arrays for one task, kept: fresh ones cost more to clear than the draw itself. */
     private static final class Scratch {
         final double[] z = new double[CHUNK], u = new double[CHUNK];
-        final float[] sFloat = new float[CHUNK], mFloat = new float[CHUNK];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -144,13 +146,14 @@ public final class NoiseConfig implements Serializable {
         INDArray sd = direct ? s : Nd4j.createUninitialized(DataType.DOUBLE, view, 'c');
         INDArray md = direct ? m : Nd4j.createUninitialized(DataType.DOUBLE, view, 'c');
         boolean dbl = sd.dataType() == DataType.DOUBLE;
+        ByteBuffer sBuf = sd.data().asNio().order(ByteOrder.nativeOrder()), mBuf = md.data().asNio().order(ByteOrder.nativeOrder());
         long chunks = (length + CHUNK - 1) / CHUNK;
         LongStream.range(0, chunks).parallel().forEach(k -> {
             int from = Math.toIntExact(k * CHUNK), n = (int) Math.min(CHUNK, length - from);
             Scratch sc = SCRATCH.get();
             double[] z = sc.z, u = sc.u;
             NoiseStream.fill(key, from, n, z, u);
-            // runs of elements of one unit (Q > 1), or of consecutive units (Q = 1), each a loop the JIT vectorizes
+            // runs of elements of one unit (Q > 1), or of consecutive units (Q = 1), each a loop without branches
             long q = from % inner;                   // position along Q, and the unit j of element `from`
             int j = (int) ((from / inner) % units);
             for (int i = 0; i < n; ) {
@@ -177,18 +180,8 @@ public final class NoiseConfig implements Serializable {
                     }
                 }
             }
-            if (dbl) {
-                sd.data().asNioDouble().position(from).put(z, 0, n);
-                md.data().asNioDouble().position(from).put(u, 0, n);
-            } else {
-                float[] sFloat = sc.sFloat, mFloat = sc.mFloat;
-                for (int i = 0; i < n; i++) {
-                    sFloat[i] = (float) z[i];
-                    mFloat[i] = (float) u[i];
-                }
-                sd.data().asNioFloat().position(from).put(sFloat, 0, n);
-                md.data().asNioFloat().position(from).put(mFloat, 0, n);
-            }
+            Simd.store(z, n, sBuf, !dbl, from);
+            Simd.store(u, n, mBuf, !dbl, from);
         });
         if (!direct) {
             s.assign(sd);

@@ -13,6 +13,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -90,24 +91,27 @@ class NoiseTest {
     @Test
     void streamIsTheDocumentedOne() {
         NoiseConfig cfg = NoiseConfig.of(0.5, 1.5, 0.1, 0.2, 11);
-        long[] view = {5, 3, 7, 1000};   // 105,000 elements
-        long root = mix(11, 42);
-        SplittableRandom unitRng = new SplittableRandom(root);
-        double[] mu = new double[7], sigma = new double[7];
-        for (int j = 0; j < 7; j++) mu[j] = 0.5 * (2 * unitRng.nextDouble() - 1);
-        for (int j = 0; j < 7; j++) sigma[j] = 1 + 0.5 * unitRng.nextDouble();
-        double[] z = new double[105_000], u = new double[105_000];
-        NoiseStream.fill(mix(root, 1), 0, z.length, z, u);
-        double[] s = new double[z.length], m = new double[z.length];
-        for (int i = 0; i < s.length; i++) {
-            int j = (i / 1000) % 7;
-            m[i] = mu[j] + 0.1 * (2 * u[i] - 1);
-            s[i] = sigma[j] + 0.2 * z[i];
-        }
-        for (DataType dt : new DataType[]{DataType.DOUBLE, DataType.FLOAT, DataType.HALF}) {
-            INDArray[] sm = cfg.draw(view, dt, 42);
-            Exact.assertSame(Nd4j.createFromArray(s).castTo(dt).reshape(view), sm[0], dt + ": s");
-            Exact.assertSame(Nd4j.createFromArray(m).castTo(dt).reshape(view), sm[1], dt + ": m");
+        // 105,000 elements: the unit changing every 1,000 elements (CNN-like), and every element (dense)
+        for (long[] view : new long[][]{{5, 3, 7, 1000}, {15_000, 1, 7, 1}}) {
+            long root = mix(11, 42);
+            SplittableRandom unitRng = new SplittableRandom(root);
+            double[] mu = new double[7], sigma = new double[7];
+            for (int j = 0; j < 7; j++) mu[j] = 0.5 * (2 * unitRng.nextDouble() - 1);
+            for (int j = 0; j < 7; j++) sigma[j] = 1 + 0.5 * unitRng.nextDouble();
+            double[] z = new double[105_000], u = new double[105_000];
+            NoiseStream.fill(mix(root, 1), 0, z.length, z, u);
+            double[] s = new double[z.length], m = new double[z.length];
+            for (int i = 0; i < s.length; i++) {
+                int j = (int) ((i / view[3]) % 7);
+                m[i] = mu[j] + 0.1 * (2 * u[i] - 1);
+                s[i] = sigma[j] + 0.2 * z[i];
+            }
+            for (DataType dt : new DataType[]{DataType.DOUBLE, DataType.FLOAT, DataType.HALF}) {
+                INDArray[] sm = cfg.draw(view, dt, 42);
+                String what = dt + ", view " + Arrays.toString(view);
+                Exact.assertSame(Nd4j.createFromArray(s).castTo(dt).reshape(view), sm[0], what + ": s");
+                Exact.assertSame(Nd4j.createFromArray(m).castTo(dt).reshape(view), sm[1], what + ": m");
+            }
         }
     }
 
