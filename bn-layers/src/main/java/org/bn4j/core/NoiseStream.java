@@ -92,7 +92,8 @@ public final class NoiseStream {
         return mix64(key + (c + 1) * GAMMA);
     }
 
-    static long mix64(long z) {
+    /** SplittableRandom's (and SplitMix64's) finalizer: Stafford's variant 13. */
+    public static long mix64(long z) {
         z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
         z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
         return z ^ (z >>> 31);

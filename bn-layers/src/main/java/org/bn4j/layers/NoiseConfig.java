@@ -193,9 +193,6 @@ public final class NoiseConfig implements Serializable {
      * SplitMix64 of seed and stream.
      */
     private static long mix(long seed, long stream) {
-        long z = (seed + 1) * 0x9E3779B97F4A7C15L + stream * 0xD1B54A32D192ED03L;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
+        return NoiseStream.mix64((seed + 1) * 0x9E3779B97F4A7C15L + stream * 0xD1B54A32D192ED03L);
     }
 }
