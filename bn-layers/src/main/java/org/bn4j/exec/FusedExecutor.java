@@ -160,7 +160,9 @@ final class FusedExecutor {
                     res.put(o.name, dest);
                     continue;
                 }
-                double[] computed = small[o.root().id];
+                Node r = o.root();
+                double[] computed = small[r.id];
+                boolean real = r.dataType == DataType.FLOAT || r.dataType == DataType.DOUBLE;
                 if (dest != null && computed != null && isContiguous(dest) && computed.length == dest.length()
                         && (dest.dataType() == DataType.FLOAT || dest.dataType() == DataType.DOUBLE)) {
                     // a small value straight into its destination: no ND4J op
@@ -168,24 +170,31 @@ final class FusedExecutor {
                     res.put(o.name, dest);
                     continue;
                 }
+                if (dest == null && computed != null && real && o.shape.length > 0 && !buffers.direct.containsKey(o)) {
+                    // a value at hand as doubles (a small one, or one exported to memory): a new array, no ND4J op
+                    res.put(o.name, Nd4j.create(computed, o.shape, r.dataType));
+                    continue;
+                }
                 INDArray value = value(o);
                 if (dest != null) {
                     res.put(o.name, dest.assign(value));
                 } else {
-                    res.put(o.name, buffers.direct.containsKey(o) ? value : value.dup('c'));
+                    res.put(o.name, buffers.direct.containsKey(o) || !inMemory(r) ? value : value.dup('c'));
                 }
             }
             return res;
         }
     }
 
+    /** True if a root value is in memory this call (else it is a small value, computed as doubles). */
+    private boolean inMemory(Node r) {
+        return mem[r.id] != null && (fusion.inMemory.contains(r) || r.kind == Kind.INPUT || r.kind == Kind.CONSTANT);
+    }
+
     /** The value of a node as an ND4J array of its shape (a view of memory, or made from its doubles). */
     private INDArray value(Node n) {
         Node r = n.root();
-        INDArray a = mem[r.id];
-        if (a == null || !(fusion.inMemory.contains(r) || r.kind == Kind.INPUT || r.kind == Kind.CONSTANT)) {
-            a = Nd4j.createFromArray(small[r.id]).castTo(r.dataType);
-        }
+        INDArray a = inMemory(r) ? mem[r.id] : Nd4j.createFromArray(small[r.id]).castTo(r.dataType);
         return Arrays.equals(a.shape(), n.shape) ? a : a.reshape('c', n.shape);   // a view costs a native shape buffer
     }
 

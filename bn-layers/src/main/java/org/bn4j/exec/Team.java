@@ -1,6 +1,7 @@
 package org.bn4j.exec;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
@@ -13,8 +14,11 @@ import java.util.function.IntConsumer;
  * way OpenMP runtimes wait): {@code -Dbn4j.exec.spinMicros} microseconds, default 100, read at each wait (0: park at
  * once). Between graphs the workers do not spin: the executor calls {@link #rest} when a graph's call is done,
  * because what runs next (the rest of a layer and of the network, ND4J's own threads) wants the cores; only the
- * passes of one graph call are handed over while the workers spin. One caller at a time has the team; a second,
- * concurrent caller runs its parts one after the other on its own thread, which gives the same results.
+ * passes of one graph call are handed over while the workers spin. A worker claims its part before running it; the
+ * caller, its own part done, runs the parts no worker has claimed yet itself (a parked worker takes tens of
+ * microseconds to wake, as long as a small layer's part takes), so the parts, and the results, are the same whoever
+ * runs them. One caller at a time has the team; a second, concurrent caller runs its parts one after the other on its
+ * own thread, which gives the same results.
  */
 final class Team {
     /** How long a worker (or the waiting caller) spins before parking. */
@@ -84,6 +88,15 @@ final class Team {
             } catch (Throwable e) {
                 own = e;
             }
+            for (int i = 1; i < t; i++) {   // the parts no worker has claimed yet
+                if (workers[i - 1].task.getAndSet(null) == null) continue;
+                try {
+                    body.accept(i);
+                } catch (Throwable e) {
+                    if (failure == null) failure = e;
+                }
+                pending.decrementAndGet();
+            }
             awaitWorkers();
             Throwable f = own != null ? own : failure;
             if (f instanceof RuntimeException re) throw re;
@@ -121,7 +134,8 @@ final class Team {
     private final class Worker implements Runnable {
         final int part;
         final Thread thread;
-        volatile IntConsumer task;
+        /** The posted part, until the worker or the caller claims it. */
+        final AtomicReference<IntConsumer> task = new AtomicReference<>();
         volatile boolean parked;
 
         Worker(int part) {
@@ -131,7 +145,7 @@ final class Team {
         }
 
         void post(IntConsumer body) {
-            task = body;
+            task.set(body);
             if (parked) LockSupport.unpark(thread);
         }
 
@@ -140,7 +154,6 @@ final class Team {
             while (!stopped) {
                 IntConsumer b = next();
                 if (b == null) continue;
-                task = null;
                 try {
                     b.accept(part);
                 } catch (Throwable e) {
@@ -153,16 +166,16 @@ final class Team {
             }
         }
 
-        /** The next part to run: spins for it, then parks; null when woken without one. */
+        /** The next part to run, claimed: spins for it, then parks; null when woken without one. */
         private IntConsumer next() {
             long until = System.nanoTime() + spinNanos();
-            IntConsumer b;
-            while ((b = task) == null && !resting && System.nanoTime() - until < 0) Thread.onSpinWait();
-            if (b != null) return b;
-            parked = true;
-            if ((b = task) == null && !stopped) LockSupport.park(this);
-            parked = false;
-            return task;
+            while (task.get() == null && !resting && System.nanoTime() - until < 0) Thread.onSpinWait();
+            if (task.get() == null) {
+                parked = true;
+                if (task.get() == null && !stopped) LockSupport.park(this);
+                parked = false;
+            }
+            return task.getAndSet(null);
         }
     }
 }

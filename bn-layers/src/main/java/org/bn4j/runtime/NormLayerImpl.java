@@ -23,9 +23,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -86,6 +89,8 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
     private INDArray[] noiseBuffers;
     /** γ and β of a layer that holds them fixed, as arrays (by key). */
     private final Map<String, INDArray> fixed = new HashMap<>();
+    /** Parameters and gradient views (by identity) as the layout's shape: see {@link #paramShaped}. */
+    private final Map<INDArray, INDArray> paramViews = new IdentityHashMap<>();
     /** Running statistics being recomputed from data ({@link #startRecompute}), or null. */
     private Recompute recompute;
 
@@ -133,11 +138,11 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         AbstractNormLayer c = layerConf();
         InputView iv = InputView.of(input, maskArray, c, layerId());
         DataType cdt = computeType();
-        INDArray x = shaped(input.castTo(cdt), iv.view());
+        INDArray x = input.castTo(cdt);   // reshaped for each segment's layout (from the input's own shape: one view)
         INDArray mask = maskArray == null ? null : shaped(maskArray.castTo(cdt), iv.mask());
         // the graphs write y straight into the activations array (a workspace array, or a detached one)
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(), input.shape(), 'c');
-        INDArray y = out.dataType() == cdt ? shaped(out, iv.view()) : detached(cdt, iv.view());
+        INDArray y = out.dataType() == cdt ? out : detached(cdt, iv.view());
         Forward f = forward(training, x, mask, iv, y);
         if (recompute != null && f.training() && f.mode() == Mode.BATCH) {
             recompute.steps = enter(runningRule(true), f.segments(), recompute.mean, recompute.var, recompute.steps);
@@ -291,7 +296,7 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         }
         InputView iv = InputView.of(input, maskArray, c, layerId());
         DataType cdt = computeType();
-        INDArray x = shaped(input.castTo(cdt), iv.view());
+        INDArray x = input.castTo(cdt);
         INDArray mask = maskArray == null ? null : shaped(maskArray.castTo(cdt), iv.mask());
         if (f.input() != input || f.mask() != maskArray) {
             // the same kind of forward (training or not) on the input the backward is asked for
@@ -302,10 +307,10 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         if (f.preActivation() != null) {
             eps = c.activation().backprop(f.preActivation().dup(), epsilon.dup()).getFirst();
         }
-        INDArray dy = shaped(eps.castTo(cdt), iv.view());
+        INDArray dy = eps.castTo(cdt);
         // the graphs write dx straight into the gradient array (a workspace array, or a detached one)
         INDArray epsOut = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(), input.shape(), 'c');
-        INDArray dx = epsOut.dataType() == cdt ? shaped(epsOut, iv.view()) : detached(cdt, iv.view());
+        INDArray dx = epsOut.dataType() == cdt ? epsOut : detached(cdt, iv.view());
         INDArray dGamma = null, dBeta = null;
         boolean oneSegment = f.segments().size() == 1;
         Map<String, INDArray> into = new HashMap<>();
@@ -332,7 +337,7 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         for (String key : List.of(NormParamInitializer.MEAN, NormParamInitializer.VAR, NormParamInitializer.STEPS)) {
             INDArray view = gradientViews == null ? null : gradientViews.get(key);
             if (view == null) continue;
-            view.assign(0);
+            zero(view);
             g.setGradientFor(key, view);
         }
         // a training step normalized with the running statistics (frozen, or a batch too small) updates nothing
@@ -352,7 +357,7 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
                                  DataType cdt) {
         INDArray view = gradientViews == null ? null : gradientViews.get(param);
         if (view == null || view.dataType() != cdt || !graph.outputNames().contains(output)) return;
-        into.put(output, shaped(view, layout.paramShape()));
+        into.put(output, paramShaped(view, layout.paramShape()));
     }
 
     /**
@@ -373,8 +378,7 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
             return new Pending(segments, p.mean(), p.var(), p.steps(), input, p.iteration(), p.epoch());
         }
         INDArray meanParam = getParam(NormParamInitializer.MEAN), stepsParam = getParam(NormParamInitializer.STEPS);
-        return new Pending(segments, meanParam == null ? null : meanParam.toDoubleVector(),
-                getParam(NormParamInitializer.VAR).toDoubleVector(),
+        return new Pending(segments, meanParam == null ? null : doubles(meanParam), doubles(getParam(NormParamInitializer.VAR)),
                 stepsParam == null ? 0 : Math.round(stepsParam.getDouble(0)), input, getIterationCount(), getEpochCount());
     }
 
@@ -470,15 +474,15 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         Map<String, INDArray> in = new HashMap<>();
         in.put(X, shaped(x, layout.shape()));
         if (mask != null) in.put(W, shaped(mask, layout.maskShape()));
-        if (c.isScale()) in.put(GAMMA, shaped(param(NormParamInitializer.GAMMA, c.getFixedGamma()), layout.paramShape()));
-        if (c.isBias()) in.put(BETA, shaped(param(NormParamInitializer.BETA, c.getFixedBeta()), layout.paramShape()));
+        if (c.isScale()) in.put(GAMMA, paramShaped(param(NormParamInitializer.GAMMA, c.getFixedGamma()), layout.paramShape()));
+        if (c.isBias()) in.put(BETA, paramShaped(param(NormParamInitializer.BETA, c.getFixedBeta()), layout.paramShape()));
         return in;
     }
 
     /** The running statistics as graph inputs. */
     private void putRunning(Map<String, INDArray> in, Layout layout) {
-        if (layerConf().isCenter()) in.put(MEAN_RUN, shaped(param(NormParamInitializer.MEAN, null), layout.paramShape()));
-        in.put(V_RUN, shaped(param(NormParamInitializer.VAR, null), layout.paramShape()));
+        if (layerConf().isCenter()) in.put(MEAN_RUN, paramShaped(param(NormParamInitializer.MEAN, null), layout.paramShape()));
+        in.put(V_RUN, paramShaped(param(NormParamInitializer.VAR, null), layout.paramShape()));
     }
 
     /** The renormalization bounds of this step (from the step count). */
@@ -503,19 +507,70 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         });
     }
 
+    /** The values of an array as doubles in C order; a contiguous float32 or float64 one read from its memory. */
     private static double[] doubles(INDArray a) {
-        return (a.isVectorOrScalar() ? a : a.reshape(a.length())).toDoubleVector();
+        ByteBuffer b = memory(a);
+        if (b == null) return (a.isVectorOrScalar() ? a : a.reshape(a.length())).toDoubleVector();
+        double[] d = new double[Math.toIntExact(a.length())];
+        int at = Math.toIntExact(a.offset());
+        if (a.dataType() == DataType.FLOAT) for (int i = 0; i < d.length; i++) d[i] = b.getFloat(4 * (at + i));
+        else for (int i = 0; i < d.length; i++) d[i] = b.getDouble(8 * (at + i));
+        return d;
     }
 
+    /** Sets an array to zero; a contiguous float32 or float64 one through its memory. */
+    private static void zero(INDArray a) {
+        ByteBuffer b = memory(a);
+        if (b == null) {
+            a.assign(0);
+            return;
+        }
+        int at = Math.toIntExact(a.offset()), n = Math.toIntExact(a.length());
+        if (a.dataType() == DataType.FLOAT) for (int i = 0; i < n; i++) b.putFloat(4 * (at + i), 0f);
+        else for (int i = 0; i < n; i++) b.putDouble(8 * (at + i), 0d);
+    }
+
+    /**
+     * The memory of a contiguous (C order) float32 or float64 array in native byte order, or null: small arrays read
+     * and written this way cost no ND4J op (tens of microseconds each, which small layers notice).
+     */
+    private static ByteBuffer memory(INDArray a) {
+        DataType t = a.dataType();
+        if (t != DataType.FLOAT && t != DataType.DOUBLE || a.isEmpty() || a.elementWiseStride() != 1
+                || !(a.ordering() == 'c' || a.isVectorOrScalar())) {
+            return null;
+        }
+        return a.data().asNio().order(ByteOrder.nativeOrder());
+    }
+
+    /**
+     * Rows [start, end) (along axis 0, the batch axis of every input format) of an array of any rank, in C order as the
+     * given shape: a view where the array is in C order (each view costs a native shape buffer, so there is one).
+     */
     private static INDArray rows(INDArray a, long start, long end, long[] shape) {
-        INDArray r = start == 0 && end == a.size(0) ? a
-                : a.get(NDArrayIndex.interval(start, end), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+        if (start == 0 && end == a.size(0)) return shaped(a, shape);
+        INDArray r = shaped(a, new long[]{a.size(0), a.length() / a.size(0)}).get(NDArrayIndex.interval(start, end), NDArrayIndex.all());
         return shaped(r, shape);
     }
 
     /** a in C order as the given shape: itself if it is that already (each reshape makes a view with a native shape buffer). */
     private static INDArray shaped(INDArray a, long[] shape) {
         return a.ordering() == 'c' && Arrays.equals(a.shape(), shape) ? a : a.reshape('c', shape);
+    }
+
+    /**
+     * A parameter (or its gradient view) as the given shape: the view made the last time for the same array, which the
+     * layer keeps between calls, so steps make no new views of it.
+     */
+    private INDArray paramShaped(INDArray a, long[] shape) {
+        synchronized (paramViews) {
+            INDArray v = paramViews.get(a);
+            if (v != null && Arrays.equals(v.shape(), shape)) return v;
+            if (paramViews.size() >= 16) paramViews.clear();   // arrays replaced (setParams, another type) are dropped
+            v = shaped(a, shape);
+            paramViews.put(a, v);
+            return v;
+        }
     }
 
     private static INDArray detached(DataType dt, long[] shape) {

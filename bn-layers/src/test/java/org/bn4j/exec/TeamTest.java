@@ -3,6 +3,7 @@ package org.bn4j.exec;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -14,21 +15,55 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The threads that run a kernel's parts: every part once, on distinct threads, failures passed on, concurrent callers. */
+/**
+ * The threads that run a kernel's parts: every part once, on distinct threads when the workers claim them, on the caller
+ * when they do not; failures passed on; concurrent callers.
+ */
 class TeamTest {
 
     @RepeatedTest(20)
-    void everyPartRunsOnceOnItsOwnThread() {
+    void everyPartRunsOnceAndWorkersTakeTheirs() {
         Team team = Team.of(4);
         AtomicIntegerArray runs = new AtomicIntegerArray(4);
-        Set<Thread> threads = ConcurrentHashMap.newKeySet();
+        Map<Integer, Thread> ranOn = new ConcurrentHashMap<>();
         team.run(4, i -> {
+            // the caller's part is slow enough for the workers, woken or spinning, to claim theirs meanwhile
+            if (i == 0) sleepMicros(20_000);
             runs.incrementAndGet(i);
-            threads.add(Thread.currentThread());
+            ranOn.put(i, Thread.currentThread());
         });
         for (int i = 0; i < 4; i++) assertEquals(1, runs.get(i), "part " + i);
-        assertEquals(4, threads.size(), "each part on its own thread");
-        assertTrue(threads.contains(Thread.currentThread()), "part 0 on the caller");
+        assertEquals(4, Set.copyOf(ranOn.values()).size(), "each part on its own thread: " + ranOn);
+        assertSame(Thread.currentThread(), ranOn.get(0), "part 0 on the caller");
+    }
+
+    @Test
+    void theCallerRunsThePartsNoWorkerHasClaimed() {
+        Team team = Team.of(2);
+        int onCaller = 0;
+        for (int round = 0; round < 200; round++) {
+            Team.rest();
+            if (round % 20 == 0) sleepMicros(1000);   // the worker parks: waking it takes longer than part 0
+            AtomicIntegerArray runs = new AtomicIntegerArray(2);
+            Thread[] ranOn = new Thread[2];
+            team.run(2, i -> {
+                runs.incrementAndGet(i);
+                ranOn[i] = Thread.currentThread();
+            });
+            assertEquals(1, runs.get(0), "round " + round);
+            assertEquals(1, runs.get(1), "round " + round);
+            if (ranOn[1] == Thread.currentThread()) onCaller++;
+        }
+        // without the caller's claim every part 1 would run on the worker, however late it woke
+        assertTrue(onCaller > 0, "part 1 never ran on the caller in 200 rounds");
+    }
+
+    private static void sleepMicros(long micros) {
+        try {
+            TimeUnit.MICROSECONDS.sleep(micros);
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Test

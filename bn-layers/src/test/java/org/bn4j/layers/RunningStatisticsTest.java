@@ -24,6 +24,7 @@ import java.util.stream.Stream;
 import static org.bn4j.check.Exact.assertClose;
 import static org.bn4j.check.Exact.values;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The running statistics of every case with them follow the documented rule after each of four optimizer steps,
@@ -45,6 +46,31 @@ class RunningStatisticsTest {
                 .flatMap(c -> c.kinds().stream()
                         .filter(k -> k == InputKind.FF || k == InputKind.CNN_NHWC || k == InputKind.RNN_NCW)
                         .map(k -> DynamicTest.dynamicTest(c.name() + " / " + k + (k.isRnn() ? "+mask" : ""), () -> follow(c, k))));
+    }
+
+    /** The running statistics' gradients are zero after every backward, whatever their views held before. */
+    @TestFactory
+    Stream<DynamicTest> statisticsGetZeroGradients() {
+        return Stream.concat(Registry.layers().stream(), Registry.product().stream())
+                .filter(c -> c.layer().get().hasRunningStats())
+                .map(c -> DynamicTest.dynamicTest(c.name(), () -> {
+                    InputKind k = c.kinds().get(0);
+                    MultiLayerNetwork net = CheckNets.mln(c.layer(), k, Registry.SMALL, new Sgd(0.1), false, 21);
+                    DataSet ds = CheckNets.dataSet(k, Registry.SMALL, false, Registry.SMALL.batch(), 5);
+                    net.initGradientsView();
+                    net.getGradientsViewArray().assign(7);
+                    net.setInput(ds.getFeatures());
+                    net.setLabels(ds.getLabels());
+                    net.computeGradientAndScore();
+                    int checked = 0;
+                    for (String key : List.of("mean", "var", "steps")) {
+                        INDArray g = net.gradient().getGradientFor("0_" + key);
+                        if (g == null) continue;
+                        Exact.assertSame(Nd4j.zerosLike(g), g, c.name() + ": gradient of " + key);
+                        checked++;
+                    }
+                    assertTrue(checked > 0, c.name() + ": no gradient of the running statistics");
+                }));
     }
 
     private static void follow(Registry.Case c, InputKind k) {
