@@ -556,19 +556,18 @@ final class FusedExecutor {
             // operands of the output's shape or of one element index directly; others through broadcast strides
             int ka = kindOf(n.in[0], shape), kb = b == null ? SCALAR : kindOf(n.in[1], shape);
             if (ka != BROADCAST && kb != BROADCAST) {
-                forEachRun(n.shape, block, (from, to) -> {
-                    for (int i = from; i < to; i++) {
-                        double x = a[ka == SAME ? i : 0], y = b == null ? 0 : b[kb == SAME ? i : 0];
-                        out[i] = ScalarOps.round(ScalarOps.apply(n.op, x, y, n.param), n.dataType);
-                    }
-                });
+                forEachRun(n.shape, block, (from, to) -> span(n, a, ka == SAME ? from : 0, ka == SAME, b,
+                        kb == SAME ? from : 0, kb == SAME, out, from, to - from));
                 return;
             }
             long[] sa = broadcastStrides(n.in[0].shape, shape);
             long[] sb = b != null ? broadcastStrides(n.in[1].shape, shape) : null;
             long[] st = cStrides(shape);
+            int last = shape.length - 1;
+            long width = shape[last];
+            // along the last axis an operand's stride is 1 or 0 (broadcast): one span per stretch of a row
             forEachRun(n.shape, block, (from, to) -> {
-                for (int i = from; i < to; i++) {
+                for (int i = from; i < to; ) {
                     long oa = 0, ob = 0, rem = i;
                     for (int d = 0; d < shape.length; d++) {
                         long idx = rem / st[d];
@@ -576,9 +575,32 @@ final class FusedExecutor {
                         oa += idx * sa[d];
                         if (sb != null) ob += idx * sb[d];
                     }
-                    out[i] = ScalarOps.round(ScalarOps.apply(n.op, a[(int) oa], b == null ? 0 : b[(int) ob], n.param), n.dataType);
+                    int len = (int) Math.min(to - i, width - i % width);
+                    span(n, a, (int) oa, sa[last] != 0, b, (int) ob, sb != null && sb[last] != 0, out, i, len);
+                    i += len;
                 }
             });
+        }
+
+        /**
+         * out[o, o+len) = op(a, b) of a small value's node, rounded to its type: a and b read from ao and bo, advancing
+         * with the output where they vary, one value otherwise (b null for a unary op).
+         */
+        private static void span(Node n, double[] a, int ao, boolean aVaries, double[] b, int bo, boolean bVaries,
+                                 double[] out, int o, int len) {
+            if (b == null) {
+                if (aVaries) VectorOps.unary(n.op, n.param, a, ao, out, o, len);
+                else Arrays.fill(out, o, o + len, ScalarOps.apply(n.op, a[ao], 0, n.param));
+            } else if (aVaries && bVaries) {
+                VectorOps.binary(n.op, a, ao, b, bo, out, o, len);
+            } else if (aVaries) {
+                VectorOps.binaryScalar(n.op, a, ao, b[bo], false, out, o, len);
+            } else if (bVaries) {
+                VectorOps.binaryScalar(n.op, b, bo, a[ao], true, out, o, len);
+            } else {
+                Arrays.fill(out, o, o + len, ScalarOps.apply(n.op, a[ao], b[bo], n.param));
+            }
+            if (n.dataType == DataType.FLOAT) VectorOps.roundToFloat(out, o, len);
         }
 
         private static final int SAME = 0, SCALAR = 1, BROADCAST = 2;
