@@ -237,10 +237,7 @@ final class FusedExecutor {
             if ((t == DataType.FLOAT || t == DataType.DOUBLE) && isContiguous(a)) {
                 // read straight from memory: ND4J ops cost microseconds each, which small shapes notice
                 d = new double[Math.toIntExact(a.length())];
-                ByteBuffer b = nio(r);
-                int at = Math.toIntExact(a.offset() * t.width());
-                if (t == DataType.FLOAT) for (int i = 0; i < d.length; i++) d[i] = b.getFloat(at + 4 * i);
-                else for (int i = 0; i < d.length; i++) d[i] = b.getDouble(at + 8 * i);
+                VectorOps.load(nio(r), t == DataType.FLOAT, a.offset(), d, 0, d.length);
             } else {
                 d = a.dup('c').castTo(DataType.DOUBLE).data().asDouble();
             }
@@ -256,10 +253,7 @@ final class FusedExecutor {
 
     /** Writes doubles into a contiguous float32 or float64 array through its direct buffer b. */
     private static void write(double[] d, INDArray a, ByteBuffer b) {
-        boolean f32 = a.dataType() == DataType.FLOAT;
-        int at = Math.toIntExact(a.offset() * (f32 ? 4 : 8));
-        if (f32) for (int i = 0; i < d.length; i++) b.putFloat(at + 4 * i, (float) d[i]);
-        else for (int i = 0; i < d.length; i++) b.putDouble(at + 8 * i, d[i]);
+        VectorOps.store(d, 0, b, a.dataType() == DataType.FLOAT, a.offset(), d.length);
     }
 
     // ------------------------------------------------------------------ ND4J stages

@@ -19,6 +19,20 @@ public final class Simd {
     }
 
     /**
+     * dst[0..n) = elements [e, e + n) of a native-order buffer of float32 ({@code f32}) or float64 values: a vector of
+     * lanes at a time when the Vector API is present.
+     */
+    public static void load(ByteBuffer src, boolean f32, long e, double[] dst, int n) {
+        if (AVAILABLE) {
+            VectorOps.load(src, f32, e, dst, 0, n);
+        } else if (f32) {
+            for (int i = 0; i < n; i++) dst[i] = src.getFloat(Math.toIntExact(4 * (e + i)));
+        } else {
+            for (int i = 0; i < n; i++) dst[i] = src.getDouble(Math.toIntExact(8 * (e + i)));
+        }
+    }
+
+    /**
      * Elements [e, e + n) of a native-order buffer of float32 ({@code f32}) or float64 values = src[0..n), each rounded
      * once: a vector of lanes at a time when the Vector API is present.
      */

@@ -5,6 +5,7 @@ import org.bn4j.core.NormCore;
 import org.bn4j.core.NormSpec;
 import org.bn4j.core.RunningStats;
 import org.bn4j.exec.CompiledGraph;
+import org.bn4j.exec.Simd;
 import org.bn4j.layers.AbstractNormLayer;
 import org.bn4j.layers.BatchRenorm;
 import org.deeplearning4j.exception.DL4JInvalidInputException;
@@ -512,9 +513,7 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
         ByteBuffer b = memory(a);
         if (b == null) return (a.isVectorOrScalar() ? a : a.reshape(a.length())).toDoubleVector();
         double[] d = new double[Math.toIntExact(a.length())];
-        int at = Math.toIntExact(a.offset());
-        if (a.dataType() == DataType.FLOAT) for (int i = 0; i < d.length; i++) d[i] = b.getFloat(4 * (at + i));
-        else for (int i = 0; i < d.length; i++) d[i] = b.getDouble(8 * (at + i));
+        Simd.load(b, a.dataType() == DataType.FLOAT, a.offset(), d, d.length);
         return d;
     }
 
@@ -525,9 +524,8 @@ public class NormLayerImpl extends BaseLayer<AbstractNormLayer> {
             a.assign(0);
             return;
         }
-        int at = Math.toIntExact(a.offset()), n = Math.toIntExact(a.length());
-        if (a.dataType() == DataType.FLOAT) for (int i = 0; i < n; i++) b.putFloat(4 * (at + i), 0f);
-        else for (int i = 0; i < n; i++) b.putDouble(8 * (at + i), 0d);
+        int n = Math.toIntExact(a.length());
+        Simd.store(new double[n], n, b, a.dataType() == DataType.FLOAT, a.offset());
     }
 
     /**
