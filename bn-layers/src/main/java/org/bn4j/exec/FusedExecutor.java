@@ -78,6 +78,16 @@ final class FusedExecutor {
     }
 
     /** The number of the plan's kernel phases that run compiled loops, and of all its kernel phases. */
+    /** The compiled loops of the plan's phases, in plan order. */
+    List<TileCompiler.Loop> loops() {
+        List<TileCompiler.Loop> out = new ArrayList<>();
+        for (Runnable r : stageRuns) {
+            if (!(r instanceof KernelRun kr)) continue;
+            for (Phase ph : kr.phases) if (ph.loop != null) out.add(ph.loop);
+        }
+        return out;
+    }
+
     int[] compiledPhases() {
         int compiled = 0, all = 0;
         for (Runnable r : stageRuns) {

@@ -49,13 +49,14 @@ import java.util.Set;
  *
  * <p>A phase is compiled when every value it loads, computes or stores is of one type, float32 or float64 (its
  * arithmetic is then that type's, op by op, as ND4J's kernels compute; comparisons give 0 or 1 in that type; float32
- * sums and means accumulate in float64, float32 vectors having as many lanes as float64 ones); other phases, and every phase when the JDK has no compiler
- * ({@code ToolProvider.getSystemJavaCompiler()} is null, said once at INFO) or {@code -Dbn4j.exec.codegen=false}, run
- * on {@link FusedExecutor}'s tile interpreter. Generated code that does not compile is a planning failure: the graph
- * falls back to the unfused executor like any graph the fused one cannot plan (a warning; an error in strict mode).
- * Vector constants are made where they are used, never kept in static fields (a vector read from a field stays boxed
- * in a loop, which made the first version about twice as slow). Loop tails use masked loads and stores, which JDK 17
- * does not compile into vector instructions: rows whose length is not a multiple of the vector length pay for it.
+ * sums and means accumulate in float64, float32 vectors having as many lanes as float64 ones); other phases, and
+ * every phase when the JDK has no compiler ({@code ToolProvider.getSystemJavaCompiler()} is null, said once at INFO)
+ * or {@code -Dbn4j.exec.codegen=false}, run on {@link FusedExecutor}'s tile interpreter. Generated code that does not
+ * compile is a planning failure: the graph falls back to the unfused executor like any graph the fused one cannot plan
+ * (a warning; an error in strict mode). Vector constants are made where they are used, never kept in static fields
+ * (a vector read from a field stays boxed in a loop, which made the first version about twice as slow). Loop tails
+ * use masked loads and stores, which JDK 17 does not compile into vector instructions: rows whose length is not a
+ * multiple of the vector length pay for it.
  *
  * <p>Every float32 loop takes the one float32 species {@link VectorOps} takes too (as many lanes as the widest float64
  * vector, half its width), also in loops that do not reduce, where the widest float32 vector would do: the Vector
@@ -63,9 +64,8 @@ import java.util.Set;
  * their implementation by the type profile it gathered for them in the whole process (the vectors a load returns are
  * not known exactly when the call is parsed). With two float32 shapes in use that profile holds both; the call is
  * then compiled for both, the vector's species is no longer a constant, and the store intrinsic fails: the store runs
- * its Java fallback lane by lane, with a boxed vector. Which loops it hits depended on the order things were compiled
- * in (layer norm [256,1024]: its backward's last loop in one run, none in another), which made times vary by 2× from
- * one JVM to the next.
+ * its Java fallback lane by lane, with a boxed vector. Which loops it hit depended on the order things were compiled
+ * in, so times varied from one JVM to the next (docs/performance-profile.md, "One float32 vector shape").
  *
  * <p>The compiled methods ({@code t0}, {@code t1}, … of a generated class, one per loop) are
  * {@code static void (long[] rows, int nr, long c, int w, long cols, ByteBuffer[] mem, long[] base, Object[] small,

@@ -18,7 +18,10 @@ import java.nio.ByteOrder;
  */
 final class VectorOps {
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
-    /** Float32 lanes as many as {@link #D}'s (half its width), so one float vector converts to one double vector. */
+    /**
+     * Float32 lanes as many as {@link #D}'s (half its width), so one float vector converts to one double vector. The one
+     * float32 species of the executor: {@link TileCompiler}'s loops take it too (see there why only one).
+     */
     private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
     private static final int L = D.length();
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();

@@ -110,6 +110,35 @@ class FusedExecutorTest {
         }
     }
 
+    /**
+     * Every compiled float32 loop takes the float32 species {@link VectorOps} takes, the only one in the process: with
+     * two, C2 compiles the Vector API's shared methods for both and their stores fall back to Java (see
+     * {@link TileCompiler}). The generated classes' species constants are compared, for a float32 graph with loops
+     * that reduce and loops that do not.
+     */
+    @Test
+    void compiledLoopsTakeTheOneFloat32Species() throws ReflectiveOperationException {
+        List<String> outs = new java.util.ArrayList<>();
+        CompiledGraph cg = new CompiledGraph(graph(DataType.FLOAT, 512, 300, outs), List.of("x", "g"), outs, new Scratch(), 2);
+        cg.fusedPlan(Map.of("x", Nd4j.randn(DataType.FLOAT, 512, 300), "g", Nd4j.rand(DataType.FLOAT, 1, 300)));
+        java.lang.reflect.Field voF = VectorOps.class.getDeclaredField("F");
+        voF.setAccessible(true);
+        Object expected = ((jdk.incubator.vector.VectorSpecies<?>) voF.get(null)).vectorShape();
+        java.util.Set<Object> shapes = new java.util.HashSet<>();
+        List<TileCompiler.Loop> loops = cg.fused().loops();
+        for (TileCompiler.Loop loop : loops) {
+            Class<?> c = java.lang.invoke.MethodHandles.publicLookup().revealDirect(loop.handle()).getDeclaringClass();
+            for (java.lang.reflect.Field f : c.getDeclaredFields()) {
+                if (f.getType() != jdk.incubator.vector.VectorSpecies.class) continue;
+                f.setAccessible(true);
+                jdk.incubator.vector.VectorSpecies<?> sp = (jdk.incubator.vector.VectorSpecies<?>) f.get(null);
+                if (sp.elementType() == float.class) shapes.add(sp.vectorShape());
+            }
+        }
+        assertTrue(loops.size() >= 2, "compiled loops: " + loops.size());
+        assertEquals(java.util.Set.of(expected), shapes, "float32 vector shapes of the compiled loops");
+    }
+
     static Stream<Arguments> columnCases() {
         return Stream.of(DataType.DOUBLE, DataType.FLOAT).flatMap(dt -> Stream.of("1", null).flatMap(
                 m -> Stream.of(Arguments.of(dt, m, true), Arguments.of(dt, m, false))));
