@@ -77,7 +77,6 @@ final class FusedExecutor {
         return fusion;
     }
 
-    /** The number of the plan's kernel phases that run compiled loops, and of all its kernel phases. */
     /** The compiled loops of the plan's phases, in plan order. */
     List<TileCompiler.Loop> loops() {
         List<TileCompiler.Loop> out = new ArrayList<>();
@@ -88,6 +87,7 @@ final class FusedExecutor {
         return out;
     }
 
+    /** The number of the plan's kernel phases that run compiled loops, and of all its kernel phases. */
     int[] compiledPhases() {
         int compiled = 0, all = 0;
         for (Runnable r : stageRuns) {

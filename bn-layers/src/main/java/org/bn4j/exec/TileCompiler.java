@@ -388,11 +388,6 @@ final class TileCompiler {
             return f32 ? "((DoubleVector) " + x + ".convertShape(VectorOperators.F2D, D, 0))" : x;
         }
 
-        private static boolean hasReductions(Phase ph) {
-            for (TileOp op : ph.ops) if (op.node.kind == Kind.REDUCE) return true;
-            return false;
-        }
-
         private String operand(Operand o) {
             return switch (o.source) {
                 case TILE -> "v" + o.node.id;
