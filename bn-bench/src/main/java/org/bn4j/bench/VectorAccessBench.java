@@ -3,6 +3,7 @@ package org.bn4j.bench;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -26,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * {@code ByteBuffer}s ({@code fromByteBuffer}/{@code intoByteBuffer}, as the generated loops do) and on
  * {@code float[]}s. {@code affine*}: y = 1.5·x + 0.25 (a phase that does not reduce); {@code colsum*}: per-column sums
  * in float64 (a column reduction, float32 vectors of as many lanes as float64 ones). {@code *Direct} takes the float32
- * vectors of the executor's loops (half the widest), {@code affineDirectWide} the widest. 64 rows (256 KiB a tensor)
+ * vectors of the executor's loops (half the widest), {@code affineDirectWide} the widest (two methods, not one with the
+ * species as an argument: the Vector API compiles to SIMD only where the species is a constant). 64 rows (256 KiB a tensor)
  * stay in the core's L2 cache, 4096 (16 MiB) do not.
  *
  * <pre>
@@ -40,9 +42,11 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class VectorAccessBench {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    // the executor's species (org.bn4j.exec.VectorOps, package-private there): the widest float64 vector, and float32
+    // vectors of as many lanes (half its width)
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
     private static final VectorSpecies<Float> FW = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_512;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
     private static final int COLS = 1024;
 
