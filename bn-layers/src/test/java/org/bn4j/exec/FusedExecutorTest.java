@@ -10,6 +10,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.util.List;
 import java.util.Map;
@@ -69,6 +70,31 @@ class FusedExecutorTest {
         return sd;
     }
 
+    /**
+     * Inputs of {@link #graph} (x as a view into a larger array: an offset, and rows of a longer buffer) whose every
+     * element is clear of the graph's two thresholds, r² = 0.25 of its step and u = g of its comparison, by more than
+     * float32's rounding of the statistics can move it. At a tie, float32 and the float64 reference may rightly land on
+     * either side, a jump of 1 in the step or the comparison. The seeds 0 and 1 this test took before leave elements
+     * within that margin, and it failed twice in some thirty runs of this class, so the side float32 takes varies from
+     * run to run (why was not pinned down; a loop run interpreted in one run and compiled in another, its partial sums
+     * added in another order, is one candidate). Tries seeds from {@code seed} on, in steps of 1000.
+     */
+    private static Map<String, INDArray> inputsClearOfThresholds(DataType dt, long rows, long cols, long seed) {
+        for (int attempt = 0; attempt < 40; attempt++, seed += 1000) {
+            Nd4j.getRandom().setSeed(seed);
+            INDArray big = Nd4j.randn(dt, rows + 7, cols).muli(3).addi(1);
+            INDArray x = big.get(NDArrayIndex.interval(5, 5 + rows), NDArrayIndex.all());
+            INDArray g = Nd4j.rand(dt, 1, cols).addi(0.5);
+            INDArray xd = x.castTo(DataType.DOUBLE);
+            INDArray u = xd.subRowVector(xd.mean(0));
+            INDArray r = u.divColumnVector(Transforms.abs(u).max(1).reshape(-1, 1));
+            double nearStep = Transforms.abs(r.mul(r).subi(0.25)).minNumber().doubleValue();
+            double nearTest = Transforms.abs(u.subRowVector(g.castTo(DataType.DOUBLE))).minNumber().doubleValue();
+            if (nearStep > 1e-6 && nearTest > 1e-5) return Map.of("x", x, "g", g);
+        }
+        throw new IllegalStateException("no inputs clear of the thresholds from seed " + seed);
+    }
+
     @ParameterizedTest(name = "{0}, {1} thread(s), compiled loops {2}")
     @MethodSource("typesAndThreads")
     void fusedEqualsSameDiff(DataType dt, int threads, boolean compiled) {
@@ -86,11 +112,8 @@ class FusedExecutorTest {
                 });
                 assertEquals(compiled ? loops[1] : 0, loops[0], "phases compiled, of " + loops[1]);
             }
-            Nd4j.getRandom().setSeed(call);
-            // x as a view into a larger array (an offset and rows of a longer buffer)
-            INDArray big = Nd4j.randn(dt, rows + 7, cols).muli(3).addi(1);
-            INDArray x = big.get(NDArrayIndex.interval(5, 5 + rows), NDArrayIndex.all());
-            Map<String, INDArray> in = Map.of("x", x, "g", Nd4j.rand(dt, 1, cols).addi(0.5));
+            Map<String, INDArray> in = inputsClearOfThresholds(dt, rows, cols, call);
+            INDArray x = in.get("x");
             Map<String, INDArray> fused = cg.run(CompiledGraph.Path.FUSED, in);
             // the reference: SameDiff on the same graph in float64 (float32 sums accumulate in double when fused)
             List<String> refOuts = new java.util.ArrayList<>();
